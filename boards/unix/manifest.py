@@ -1,0 +1,2 @@
+# Freeze manifest fragment for the simulated board (used by the top-level manifest.py).
+module("board.py")

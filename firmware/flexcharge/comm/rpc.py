@@ -1,0 +1,174 @@
+# OCPP-J RPC (Part 4 §4): CALL / CALLRESULT / CALLERROR framing over one WebSocket.
+#
+# - At most one outstanding CALL from the station (Part 4 §4.1.1): call() holds a lock
+#   until the answer or MessageTimeout.
+# - CSMS CALLs are answered in any state, also while our own CALL is outstanding.
+# - Malformed input never raises out of on_message(): it is answered with the CALLERROR
+#   Part 4 names, or dropped where the spec allows.
+import json
+import asyncio
+
+from flexcharge.compat import const, print_exception
+from flexcharge.comm.errors import (
+    CallError,
+    CallTimeout,
+    NotConnected,
+    RPC_FRAMEWORK_ERROR,
+    FORMAT_VIOLATION,
+    MESSAGE_TYPE_NOT_SUPPORTED,
+    INTERNAL_ERROR,
+)
+
+CALL = const(2)
+CALLRESULT = const(3)
+CALLERROR = const(4)
+_MAX_ID = const(36)  # Part 4 Table 4: messageId string[36]
+_MAX_DESC = const(255)  # Part 4 Table 7: errorDescription string[255]
+
+
+def _desc(s):
+    s = str(s)
+    return s if len(s) <= _MAX_DESC else s[: _MAX_DESC - 3] + "..."
+
+
+def encode_call(mid, action, payload):
+    return json.dumps([CALL, mid, action, payload])
+
+
+def encode_result(mid, payload):
+    return json.dumps([CALLRESULT, mid, payload])
+
+
+def encode_error(mid, code, description="", details=None):
+    return json.dumps([CALLERROR, mid, code, _desc(description), details if details else {}])
+
+
+class Rpc:
+    """dispatch: async (action, payload) -> object with .payload and .then (core.router.Reply),
+    raising CallError. ids: () -> new unique message id. spawn: (coro) -> task."""
+
+    def __init__(self, dispatch, ids, log, spawn):
+        self.dispatch = dispatch
+        self.ids = ids
+        self.log = log
+        self.spawn = spawn
+        self.ws = None
+        self._lock = asyncio.Lock()
+        self._pending = None  # [mid, action, Event, result] of our outstanding CALL
+        self.on_other_type = None  # hook for message types a newer profile defines (2.1 SEND...)
+        self.trace = None  # optional callable(direction, text) for diagnostics
+
+    # -- link ---------------------------------------------------------------
+    def attach(self, ws):
+        self.ws = ws
+
+    def detach(self):
+        self.ws = None
+        p = self._pending
+        if p is not None:
+            p[3] = NotConnected("connection lost")
+            p[2].set()
+
+    async def _send(self, text):
+        ws = self.ws
+        if ws is None:
+            raise NotConnected("not connected")
+        if self.trace is not None:
+            self.trace(">", text)
+        await ws.send(text)
+
+    # -- station -> CSMS ----------------------------------------------------
+    async def call(self, action, payload, timeout_s=30):
+        """Send a CALL and wait for its answer. Returns the CALLRESULT payload.
+
+        Raises CallError (CALLERROR received), CallTimeout, NotConnected."""
+        async with self._lock:
+            if self.ws is None:
+                raise NotConnected("not connected")
+            mid = self.ids()
+            ev = asyncio.Event()
+            p = [mid, action, ev, None]
+            self._pending = p
+            try:
+                await self._send(encode_call(mid, action, payload))
+                try:
+                    await asyncio.wait_for(ev.wait(), timeout_s)
+                except asyncio.TimeoutError:
+                    raise CallTimeout(action + " timed out")
+            finally:
+                self._pending = None
+            r = p[3]
+            if isinstance(r, Exception):
+                raise r
+            return r
+
+    # -- CSMS -> station ----------------------------------------------------
+    async def on_message(self, text):
+        if self.trace is not None:
+            self.trace("<", text)
+        try:
+            msg = json.loads(text)
+        except Exception:
+            # Part 4 §4.2.3: no readable id -> "-1".
+            return await self._reply_error("-1", RPC_FRAMEWORK_ERROR, "Invalid JSON")
+        if not isinstance(msg, list) or len(msg) < 3:
+            return await self._reply_error("-1", RPC_FRAMEWORK_ERROR, "Not an OCPP-J message array")
+        mtype, mid = msg[0], msg[1]
+        if not isinstance(mid, str) or not mid or len(mid) > _MAX_ID:
+            return await self._reply_error("-1", RPC_FRAMEWORK_ERROR, "MessageId could not be read")
+        if isinstance(mtype, bool) or not isinstance(mtype, int):
+            return await self._reply_error(mid, RPC_FRAMEWORK_ERROR, "MessageTypeId is not an integer")
+        if mtype == CALL:
+            return await self._on_call(msg, mid)
+        if mtype == CALLRESULT or mtype == CALLERROR:
+            return self._on_answer(msg, mtype, mid)
+        if self.on_other_type is not None and await self.on_other_type(msg):
+            return
+        # Part 4 §4.4
+        await self._reply_error(mid, MESSAGE_TYPE_NOT_SUPPORTED, "MessageTypeId %d is not supported" % mtype)
+
+    async def _on_call(self, msg, mid):
+        if len(msg) != 4 or not isinstance(msg[2], str):
+            return await self._reply_error(mid, RPC_FRAMEWORK_ERROR, "A CALL has 4 elements: type, id, action, payload")
+        action, payload = msg[2], msg[3]
+        if not isinstance(payload, dict):
+            return await self._reply_error(mid, FORMAT_VIOLATION, "Payload is not a JSON object")
+        try:
+            reply = await self.dispatch(action, payload)
+        except CallError as e:
+            return await self._reply_error(mid, e.code, e.description, e.details)
+        except Exception as e:
+            print_exception(e)
+            return await self._reply_error(mid, INTERNAL_ERROR, str(e))
+        try:
+            await self._send(encode_result(mid, reply.payload))
+        except Exception as e:  # link went down while answering: the CSMS will time out
+            self.log.warn("reply to %s not sent: %r" % (action, e))
+            return
+        if reply.then is not None:
+            self.spawn(reply.then)
+
+    def _on_answer(self, msg, mtype, mid):
+        p = self._pending
+        if p is None or p[0] != mid:
+            # Late answer to a CALL that timed out, or an id we never sent: drop (Part 4 §4.2).
+            self.log.warn("dropping answer with unexpected id %s" % mid)
+            return
+        if mtype == CALLRESULT:
+            payload = msg[2]
+            if len(msg) != 3 or not isinstance(payload, dict):
+                p[3] = CallError(FORMAT_VIOLATION, "malformed CALLRESULT")
+            else:
+                p[3] = payload
+        else:
+            code = msg[2] if isinstance(msg[2], str) else "GenericError"
+            desc = msg[3] if len(msg) > 3 and isinstance(msg[3], str) else ""
+            det = msg[4] if len(msg) > 4 and isinstance(msg[4], dict) else {}
+            p[3] = CallError(code, desc, det)
+        p[2].set()
+
+    async def _reply_error(self, mid, code, description, details=None):
+        try:
+            await self._send(encode_error(mid, code, description, details))
+        except Exception as e:
+            self.log.warn("CALLERROR not sent: %r" % (e,))

@@ -1,0 +1,137 @@
+# Connection management: connect, read loop, keep-alive ping, reconnect with back-off.
+#
+# The session knows nothing of OCPP messages: it moves text frames between the
+# WebSocket and the Rpc, and tells its listener when the link comes and goes.
+import asyncio
+import random
+
+from flexcharge.compat import ticks_ms, ticks_diff, print_exception
+
+
+def backoff_s(attempt, wait_min, random_range, repeat_times, rnd=random.random):
+    """Part 4 §5.3: first retry after WaitMinimum (+ random up to RandomRange), doubling
+    after every failed attempt up to RepeatTimes doublings, then constant."""
+    n = attempt if attempt < repeat_times else repeat_times
+    if n < 0:
+        n = 0
+    base = wait_min * (1 << n)
+    return base + (rnd() * random_range if random_range > 0 else 0)
+
+
+class Session:
+    """connect: async () -> WebSocket. rpc: comm.rpc.Rpc. setting: (name) -> int, read each
+    time so device model changes take effect on the next use. listener: object with
+    on_connected(ws), on_disconnected(), on_connect_failed(exc)."""
+
+    def __init__(self, connect, rpc, setting, listener, log):
+        self.connect = connect
+        self.rpc = rpc
+        self.setting = setting
+        self.listener = listener
+        self.log = log
+        self.ws = None
+        self._stop = False
+        self._wake = asyncio.Event()
+        self.attempt = 0
+
+    def backoff(self):
+        return backoff_s(
+            self.attempt,
+            self.setting("RetryBackOffWaitMinimum"),
+            self.setting("RetryBackOffRandomRange"),
+            self.setting("RetryBackOffRepeatTimes"),
+        )
+
+    async def run(self):
+        first = True
+        while not self._stop:
+            if not first:
+                delay = self.backoff()
+                self.log.info("reconnecting in %.1f s (attempt %d)" % (delay, self.attempt + 1))
+                await self._sleep(delay)
+                if self._stop:
+                    break
+                self.attempt += 1
+            first = False
+            try:
+                ws = await self.connect()
+            except Exception as e:
+                self.log.warn("connect failed: %s" % (e,))
+                self.listener.on_connect_failed(e)
+                continue
+            self.attempt = 0
+            await self._serve(ws)
+
+    async def _serve(self, ws):
+        self.ws = ws
+        self.rpc.attach(ws)
+        pinger = asyncio.create_task(self._keepalive(ws))
+        try:
+            self.listener.on_connected(ws)
+            while True:
+                msg = await ws.recv()
+                if isinstance(msg, str):
+                    await self.rpc.on_message(msg)
+                else:
+                    # OCPP-J uses text frames only (Part 4 §3): ignore binary.
+                    self.log.warn("ignoring binary frame")
+        except Exception as e:
+            self.log.info("connection ended: %s" % (e,))
+            if not _expected(e):
+                print_exception(e)
+        finally:
+            pinger.cancel()
+            self.rpc.detach()
+            self.ws = None
+            try:
+                await ws.close()
+            except Exception:
+                pass
+            self.listener.on_disconnected()
+
+    async def _keepalive(self, ws):
+        # OCPPCommCtrlr.WebSocketPingInterval: 0 disables. No pong within the interval
+        # after a ping means the link is dead even if TCP has not noticed yet.
+        try:
+            while True:
+                iv = self.setting("WebSocketPingInterval")
+                if iv <= 0:
+                    await asyncio.sleep(5)
+                    continue
+                await asyncio.sleep(iv)
+                if ticks_diff(ticks_ms(), ws.last_rx_ms) < iv * 1000:
+                    continue  # traffic seen recently: the link is alive
+                sent = ticks_ms()
+                await ws.ping()
+                await asyncio.sleep(iv)
+                if ticks_diff(ws.last_rx_ms, sent) < 0:
+                    self.log.warn("no pong within %d s: dropping the connection" % iv)
+                    await ws.close(1001, "ping timeout")
+                    return
+        except asyncio.CancelledError:
+            pass
+        except Exception as e:
+            self.log.warn("keep-alive stopped: %s" % (e,))
+
+    async def _sleep(self, s):
+        self._wake = asyncio.Event()
+        try:
+            await asyncio.wait_for(self._wake.wait(), s)
+        except asyncio.TimeoutError:
+            pass
+
+    def reconnect_now(self):
+        # Cut the back-off short (e.g. after a network profile change).
+        self._wake.set()
+
+    async def stop(self):
+        self._stop = True
+        self._wake.set()
+        ws = self.ws
+        if ws is not None:
+            await ws.close(1000, "shutdown")
+
+
+def _expected(e):
+    n = type(e).__name__
+    return n in ("ConnectionClosed", "OSError", "CancelledError", "ProtocolError", "MessageTooBig")

@@ -1,0 +1,145 @@
+# Hardware abstraction: the capabilities the station needs from a board.
+#
+# A board (boards/<family>/board.py) builds a `Board` whose attributes implement
+# these interfaces on `machine` peripherals (or, for boards/unix, on a simulated
+# world). The core only ever talks to these names, so changing MCU touches only
+# boards/<family>/. Plain classes, no abc: MicroPython has none.
+#
+# Every method that may wait is a coroutine; everything else returns at once.
+
+
+class Unsupported(Exception):
+    pass
+
+
+class Storage:
+    """Named blobs in non-volatile memory. write() is atomic (see hal/storage.py)."""
+
+    def read(self, name):  # -> bytes or None
+        raise Unsupported
+
+    def write(self, name, data):
+        raise Unsupported
+
+    def remove(self, name):
+        raise Unsupported
+
+    def names(self, prefix=""):
+        raise Unsupported
+
+
+class Clock:
+    """Wall clock in Unix seconds (UTC). set() is called with the CSMS's time (B01.FR.06)."""
+
+    def now(self):
+        raise Unsupported
+
+    def set(self, unix_seconds):
+        raise Unsupported
+
+
+class Watchdog:
+    """Hardware watchdog: once started it resets the MCU unless fed in time."""
+
+    def start(self, timeout_ms):
+        raise Unsupported
+
+    def feed(self):
+        raise Unsupported
+
+
+class Reset:
+    """Restarts the firmware. cause() says why this boot happened: 'power', 'watchdog', 'soft', 'hard'."""
+
+    def reset(self):
+        raise Unsupported
+
+    def cause(self):
+        return "power"
+
+
+class ControlPilot:
+    """IEC 61851-1 control pilot of one connector.
+
+    state() -> one of 'A'..'F' (read from the CP feedback voltage);
+    offer(amps) -> generate the PWM duty for that current (0 = no PWM, +12 V steady: state B1/C1);
+    duty() -> the duty cycle now generated, in per cent (100 = steady, 0 = off/-12 V for state F).
+    """
+
+    def state(self):
+        raise Unsupported
+
+    def offer(self, amps):
+        raise Unsupported
+
+    def duty(self):
+        raise Unsupported
+
+
+class Contactor:
+    """Power relay of one EVSE with feedback contact for welding detection."""
+
+    def close(self):
+        raise Unsupported
+
+    def open(self):
+        raise Unsupported
+
+    def is_closed(self):
+        raise Unsupported
+
+    def welded(self):
+        return False
+
+
+class Meter:
+    """Energy meter of one EVSE. read() -> dict with 'energy_wh', 'power_w',
+    'current_a' (tuple per phase), 'voltage_v' (tuple per phase)."""
+
+    def read(self):
+        raise Unsupported
+
+
+class ConnectorHw:
+    """The physical connector: cable presence and lock. plugged() -> bool; faulted() -> code or None."""
+
+    def plugged(self):
+        raise Unsupported
+
+    def faulted(self):
+        return None
+
+    def lock(self, locked):
+        raise Unsupported
+
+
+class Indicator:
+    """Whatever the station uses to show and report state (LEDs, display, the unix board's stdout).
+
+    report(event, fields): a structured event (`status`, `connected`, `boot`, ...).
+    """
+
+    def report(self, event, fields):
+        pass
+
+
+class Board:
+    """Aggregate a board module returns from `make_board(config)`.
+
+    Attributes: name, storage, clock, watchdog, reset, indicator,
+    connectors: dict {(evse_id, connector_id): ConnectorHw},
+    pilots / contactors / meters: dict {evse_id: ...} where the board has them.
+    Events from the hardware reach the core through `listener(kind, data)`,
+    set by the core: kinds 'plug', 'unplug', 'fault', 'clear_fault', 'tag', 'ev', 'load'.
+    """
+
+    name = "abstract"
+    listener = None
+
+    def emit(self, kind, data):
+        if self.listener is not None:
+            self.listener(kind, data)
+
+    async def run(self):
+        # Board-side background work (polling inputs); returns when the board stops.
+        pass

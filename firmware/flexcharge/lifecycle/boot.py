@@ -1,0 +1,231 @@
+# Composition root and boot sequencing: read the configuration, build the layers,
+# hand each its collaborators, run until shutdown or reset.
+#
+# Exit codes of main() (the unix launcher acts on them; on an MCU reset() never returns):
+#   0 graceful shutdown, 2 bad configuration, 3 reset requested.
+import sys
+import json
+import asyncio
+import gc
+
+from flexcharge import VERSION
+from flexcharge.compat import print_exception, mem_alloc
+from flexcharge.diag.log import Logger
+from flexcharge.lifecycle.config import ConfigError, load as load_config
+from flexcharge.lifecycle.watchdog import feeder
+from flexcharge.comm.rpc import Rpc
+from flexcharge.comm.session import Session
+from flexcharge.comm import websocket
+from flexcharge.security import profiles
+from flexcharge.core import versions
+from flexcharge.core.router import Router
+from flexcharge.core.station import Station
+from flexcharge.core.devicemodel import DeviceModel, DeviceModelError
+from flexcharge.core.devicemodel import standard
+from flexcharge.core.blocks.b_provisioning.boot import Boot
+from flexcharge.core.blocks.b_provisioning.variables import Variables
+from flexcharge.core.blocks.g_availability.status import Status
+from flexcharge.core.blocks.g_availability.heartbeat import Heartbeat
+from flexcharge.core.blocks.f_remote_control.trigger import Trigger
+from flexcharge.core.blocks.n_diagnostics.monitoring import Monitoring
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+EXIT_RESET = 3
+
+_BOOT_FILE = "boot.json"
+_CAUSE_REASON = {"power": "PowerUp", "watchdog": "Watchdog", "soft": "ApplicationReset", "hard": "PowerUp"}
+MAX_MESSAGE = 65536  # bytes; larger CSMS messages are refused (close 1009) rather than exhaust the heap
+
+
+class App:
+    """The station as a whole: every layer built and wired."""
+
+    def __init__(self, board, config, log):
+        self.board = board
+        self.config = config
+        self.log = log
+        self.exit_code = EXIT_OK
+        self._done = asyncio.Event()
+        storage = board.storage
+
+        info = _read_json(storage, _BOOT_FILE) or {}
+        self.boot_count = info.get("count", 0) + 1
+        reason = info.get("reason") or _CAUSE_REASON.get(board.reset.cause(), "PowerUp")
+        info["count"] = self.boot_count
+        storage.write(_BOOT_FILE, json.dumps(info))  # before any message id is used
+
+        self.dm = dm = DeviceModel(storage, log)
+        profile = versions.get(config["ocpp_versions"][0])
+        self.station = st = Station(config, board, dm, profile, log, self.boot_count)
+        self.router = router = Router(profile, log)
+
+        self.boot = Boot(st, reason)
+        self.boot.on_accepted_first = self._forget_reason
+        self.status = Status(st)
+        self.heartbeat = Heartbeat(st)
+        self.blocks = (
+            self.boot,
+            Variables(st),
+            self.status,
+            self.heartbeat,
+            Trigger(st, self.boot, self.status, self.heartbeat),
+            Monitoring(st),
+        )
+        for t in standard.TABLES:
+            dm.add_table(t)
+        for b in self.blocks:
+            dm.add_table(b.VARIABLES)
+            router.add(b)
+        if getattr(board, "VARIABLES", None):
+            dm.add_table(board.VARIABLES)
+        dm.add_evses(config["evses"])
+        dm.load()
+        if dm.is_new():
+            self._factory(dm, config)
+        router.gate = self.boot.gate
+
+        self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
+        st.rpc = self.rpc
+        self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
+        board.listener = self._hw_event
+
+    # -- configuration ----------------------------------------------------------
+    def _factory(self, dm, cfg):
+        ident = (
+            ("SecurityCtrlr", "Identity", cfg["identity"]),
+            ("SecurityCtrlr", "SecurityProfile", str(cfg["security_profile"])),
+        )
+        for comp, var, val in ident:
+            dm.set_internal(comp, var, val)
+        if cfg.get("basic_auth_password"):
+            dm.set_internal("SecurityCtrlr", "BasicAuthPassword", cfg["basic_auth_password"])
+        try:
+            dm.apply_factory(cfg["device_model"])
+        except DeviceModelError as e:
+            raise ConfigError(str(e))
+
+    def _comm_setting(self, name):
+        return self.dm.get_int("OCPPCommCtrlr", name, 0)
+
+    def url(self):
+        u = self.config["csms_url"]
+        return (u if u.endswith("/") else u + "/") + self.config["identity"]
+
+    async def _connect(self):
+        cfg = self.config
+        tls = cfg["tls"]
+        pw = self.dm.get("SecurityCtrlr", "BasicAuthPassword") or cfg.get("basic_auth_password")
+        ctx, host, headers = profiles.transport(
+            cfg["security_profile"], self.url(), cfg["identity"], pw, tls.get("ca"), tls.get("cert"), tls.get("key")
+        )
+        return await websocket.connect(
+            self.url(), cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE
+        )
+
+    # -- session listener -----------------------------------------------------------
+    def on_connected(self, ws):
+        self.board.indicator.report("connected", {"url": self.url(), "subprotocol": ws.subprotocol})
+        self.station.set_online(True)
+
+    def on_disconnected(self):
+        self.station.set_online(False)
+        self.board.indicator.report("disconnected", {})
+
+    def on_connect_failed(self, exc):
+        self.board.indicator.report("connect_failed", {"error": str(exc)[:200]})
+
+    # -- hardware events -----------------------------------------------------------------
+    def _hw_event(self, kind, data):
+        if kind == "shutdown":
+            self.shutdown(EXIT_OK)
+        elif kind in ("plug", "unplug", "fault", "clear_fault"):
+            self.status.refresh(data.get("evse"))
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _forget_reason(self):
+        info = _read_json(self.board.storage, _BOOT_FILE) or {}
+        if "reason" in info:
+            del info["reason"]
+            self.board.storage.write(_BOOT_FILE, json.dumps(info))
+
+    def request_reset(self, reason):
+        """Record why we reboot (reported in the next BootNotification) and stop for a reset."""
+        info = _read_json(self.board.storage, _BOOT_FILE) or {}
+        info["reason"] = reason
+        self.board.storage.write(_BOOT_FILE, json.dumps(info))
+        self.shutdown(EXIT_RESET)
+
+    def shutdown(self, code):
+        self.exit_code = code
+        self._done.set()
+
+    async def run(self):
+        st = self.station
+        for b in self.blocks:
+            b.start()
+        self.board.indicator.report(
+            "boot", {"reason": self.boot.reason, "count": self.boot_count, "firmware": VERSION, "heap": _heap()}
+        )
+        tasks = [
+            asyncio.create_task(self.board.run()),
+            asyncio.create_task(self.session.run()),
+            asyncio.create_task(self.boot.run()),
+            asyncio.create_task(self.heartbeat.run()),
+            asyncio.create_task(feeder(self.board.watchdog, self.log)),
+        ]
+        await self._done.wait()
+        self.log.info("stopping (exit %d)" % self.exit_code)
+        try:
+            await asyncio.wait_for(self.session.stop(), 3)
+        except Exception as e:
+            self.log.warn("close on shutdown: %r" % (e,))
+        for t in tasks:
+            t.cancel()
+        await asyncio.sleep(0)
+        return self.exit_code
+
+
+def _heap():
+    gc.collect()
+    return mem_alloc()
+
+
+def _read_json(storage, name):
+    raw = storage.read(name)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def main(board_module, config_path, state_dir, log_level=20):
+    """Boot the station. Returns the exit code (see the top of this file)."""
+    log = Logger(log_level)
+    try:
+        config = load_config(config_path)
+        board = board_module.make_board(config, state_dir)
+        app = App(board, config, log)
+    except ConfigError as e:
+        sys.stderr.write("flexcharge: configuration error: %s\n" % e)
+        return EXIT_CONFIG
+    except profiles.ConfigError as e:
+        sys.stderr.write("flexcharge: configuration error: %s\n" % e)
+        return EXIT_CONFIG
+    try:
+        # Fail before connecting if the TLS material is unusable (exit 2, not a retry loop).
+        cfg = config
+        profiles.transport(cfg["security_profile"], app.url(), cfg["identity"], cfg.get("basic_auth_password"),
+                           cfg["tls"].get("ca"), cfg["tls"].get("cert"), cfg["tls"].get("key"))
+    except (profiles.ConfigError, OSError, ValueError) as e:
+        sys.stderr.write("flexcharge: configuration error: %s\n" % e)
+        return EXIT_CONFIG
+    try:
+        return asyncio.run(app.run())
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as e:
+        print_exception(e)
+        return 1
