@@ -257,6 +257,8 @@ class SimBoard(Board):
         return self.world["load"].get(str(evse), 0)
 
     async def run(self):
+        if self.stdin is False:
+            return  # tests drive command() directly
         src = self.stdin if self.stdin is not None else sys.stdin
         reader = asyncio.StreamReader(src)
         while True:

@@ -251,3 +251,9 @@ def tls_error_types():
     import ssl
 
     return (ssl.SSLError, ssl.CertificateError)
+
+
+def heap_in_use():
+    """GC heap in use after a collection (MicroPython), None on CPython."""
+    gc.collect()
+    return mem_alloc()

@@ -6,6 +6,7 @@ import asyncio
 import random
 
 from flexcharge.compat import ticks_ms, ticks_diff, print_exception
+from flexcharge.comm.websocket import WebSocketError
 
 
 def backoff_s(attempt, wait_min, random_range, repeat_times, rnd=random.random):
@@ -133,5 +134,5 @@ class Session:
 
 
 def _expected(e):
-    n = type(e).__name__
-    return n in ("ConnectionClosed", "OSError", "CancelledError", "ProtocolError", "MessageTooBig")
+    # Link failures are routine; anything else is a bug worth a traceback on stderr.
+    return isinstance(e, (WebSocketError, OSError, asyncio.CancelledError))

@@ -6,10 +6,9 @@
 import sys
 import json
 import asyncio
-import gc
 
 from flexcharge import VERSION
-from flexcharge.compat import print_exception, mem_alloc
+from flexcharge.compat import print_exception, heap_in_use
 from flexcharge.diag.log import Logger
 from flexcharge.lifecycle.config import ConfigError, load as load_config
 from flexcharge.lifecycle.watchdog import feeder
@@ -165,7 +164,7 @@ class App:
         for b in self.blocks:
             b.start()
         self.board.indicator.report(
-            "boot", {"reason": self.boot.reason, "count": self.boot_count, "firmware": VERSION, "heap": _heap()}
+            "boot", {"reason": self.boot.reason, "count": self.boot_count, "firmware": VERSION, "heap": heap_in_use()}
         )
         tasks = [
             asyncio.create_task(self.board.run()),
@@ -184,11 +183,6 @@ class App:
             t.cancel()
         await asyncio.sleep(0)
         return self.exit_code
-
-
-def _heap():
-    gc.collect()
-    return mem_alloc()
 
 
 def _read_json(storage, name):

@@ -4,7 +4,7 @@
 # BootNotification on reconnect, Part 4 §5.3). See TC_B_01_CS, TC_B_02_CS, TC_B_03_CS, TC_B_30_CS.
 import asyncio
 
-from flexcharge.compat import ticks_ms, ticks_diff, ticks_add
+from flexcharge.compat import ticks_ms, ticks_diff, ticks_add, heap_in_use
 
 from flexcharge.core.router import Block
 from flexcharge.core.station import ACCEPTED, PENDING, REJECTED
@@ -93,7 +93,7 @@ class Boot(Block):
                 status = res["status"]
                 interval = res.get("interval", 0)
                 st.log.info("BootNotification %s, interval %d" % (status, interval))
-                st.report("registration", {"status": status, "interval": interval})
+                st.report("registration", {"status": status, "interval": interval, "heap": heap_in_use()})
                 if status == ACCEPTED:
                     if interval > 0:
                         # B01.FR.??: the interval of an Accepted boot is the heartbeat interval.

@@ -1,0 +1,238 @@
+# Light JSON-schema validator for OCPP payloads, driven by the compact tables that
+# tools/gen_schemas.py generates from the OCA JSON schemas (core/<version>/schemas/).
+#
+# Table encoding: a spec is a tuple whose first item names its kind, or the string "c".
+#   ("o", required, props, extra)  object. required: tuple of names; props: ((name, spec), ...)
+#                                  in schema order; extra: True if unknown properties are
+#                                  allowed (additionalProperties not false), else False.
+#   ("a", item, min, max)          array of `item`; min/max = minItems/maxItems or None.
+#   ("s",) / ("s", maxLength)      string, optionally with maxLength (counted in characters).
+#   ("e", (value, ...))            string that must be one of the enum values.
+#   ("d",)                         string in RFC 3339 date-time format.
+#   ("i",) / ("i", min, max)       integer (Draft 6: 3.0 counts as an integer); min/max or None.
+#   ("n",) / ("n", min, max)       number (int or float, never bool); min/max or None.
+#   ("b",)                         boolean.
+#   ("*",)                         any JSON value (DataTransfer.data).
+#   "c"                            the OCA CustomDataType (CUSTOM_DATA below), shared because
+#                                  nearly every object has a customData property.
+# Tables contain only tuples/str/int/float/None/bool, so a frozen table is one constant
+# object in flash and costs no heap.
+#
+# Error codes (OCPP-J Part 4 §4.3, Table 8):
+#   FormatViolation               the payload is not a JSON object; a property that the schema
+#                                 does not declare where additionalProperties is false.
+#   OccurrenceConstraintViolation a required property is missing; minItems/maxItems.
+#   TypeConstraintViolation       a value of the wrong JSON type (e.g. "somestring": 12).
+#   PropertyConstraintViolation   a value not allowed: enum, maxLength, minimum/maximum, date-time.
+#
+# Precedence when several things are wrong: the payload is walked depth-first in schema
+# order (at each object: missing required properties in `required` order, then unknown
+# properties, then each declared property present, in `props` order; arrays item by item).
+# The reported error is the one of the highest rank -- Format, then Occurrence, then Type,
+# then Property (Part 4 calls the last three "syntactically correct but ...") -- and among
+# equals the first met in that walk. Several unknown properties of one object: the
+# alphabetically smallest is named (MicroPython dicts have no stable order).
+#
+# The description is "<path>: <what>" with a JSON path such as
+# "setVariableData[0].component.name: longer than 50", cut below 200 characters.
+# Recursion follows the schema, never the payload, so its depth is bounded by the
+# deepest table (~8); nothing is allocated unless an error is found.
+from flexcharge.comm.errors import (
+    FORMAT_VIOLATION,
+    OCCURRENCE_CONSTRAINT_VIOLATION,
+    TYPE_CONSTRAINT_VIOLATION,
+    PROPERTY_CONSTRAINT_VIOLATION,
+)
+
+CUSTOM_DATA = ("o", ("vendorId",), (("vendorId", ("s", 255)),), True)
+
+# Ranks, highest first; index into _CODES.
+_FORMAT = 0
+_OCCURRENCE = 1
+_TYPE = 2
+_PROPERTY = 3
+_CODES = (
+    FORMAT_VIOLATION,
+    OCCURRENCE_CONSTRAINT_VIOLATION,
+    TYPE_CONSTRAINT_VIOLATION,
+    PROPERTY_CONSTRAINT_VIOLATION,
+)
+_MAX_DESC = 199
+_MAX_KEY = 40
+
+
+def validate(spec, payload):
+    """Check `payload` (parsed JSON) against a table. None if valid, else (error_code, description)."""
+    if not isinstance(payload, dict):
+        return (FORMAT_VIOLATION, "payload: not a JSON object")
+    e = _check(spec, payload)
+    if e is None:
+        return None
+    path = e[1] or "payload"
+    return (_CODES[e[0]], (path + ": " + e[2])[:_MAX_DESC])
+
+
+def _join(head, path):
+    # head is "name" or "[i]"; path is the child's relative path.
+    if not path:
+        return head
+    if path[0] == "[":
+        return head + path
+    return head + "." + path
+
+
+def _better(best, e):
+    return best is None or e[0] < best[0]
+
+
+def _is_number(v):
+    return (isinstance(v, int) or isinstance(v, float)) and not isinstance(v, bool)
+
+
+def _check(spec, v):
+    """-> None or (rank, relative_path, message)."""
+    if spec == "c":
+        spec = CUSTOM_DATA
+    k = spec[0]
+    if k == "o":
+        if not isinstance(v, dict):
+            return (_TYPE, "", "not an object")
+        props = spec[2]
+        best = None
+        for name in spec[1]:
+            if name not in v:
+                best = (_OCCURRENCE, name, "required property missing")
+                break
+        if not spec[3]:
+            unknown = None
+            for key in v:
+                if not isinstance(key, str):
+                    key = repr(key)
+                elif _declared(props, key):
+                    continue
+                if unknown is None or key < unknown:
+                    unknown = key
+            if unknown is not None:
+                return (_FORMAT, unknown[:_MAX_KEY] or '""', "unknown property")
+        for p in props:
+            name = p[0]
+            if name in v:
+                e = _check(p[1], v[name])
+                if e is not None and _better(best, e):
+                    best = (e[0], _join(name, e[1]), e[2])
+                    if e[0] == _FORMAT:
+                        return best
+        return best
+    if k == "a":
+        if not isinstance(v, list):
+            return (_TYPE, "", "not an array")
+        n = len(v)
+        best = None
+        if spec[2] is not None and n < spec[2]:
+            best = (_OCCURRENCE, "", "fewer than %d items" % spec[2])
+        elif spec[3] is not None and n > spec[3]:
+            best = (_OCCURRENCE, "", "more than %d items" % spec[3])
+        item = spec[1]
+        for i in range(n):
+            e = _check(item, v[i])
+            if e is not None and _better(best, e):
+                best = (e[0], _join("[%d]" % i, e[1]), e[2])
+                if e[0] == _FORMAT:
+                    return best
+        return best
+    if k == "s":
+        if not isinstance(v, str):
+            return (_TYPE, "", "not a string")
+        if len(spec) > 1 and len(v) > spec[1]:
+            return (_PROPERTY, "", "longer than %d" % spec[1])
+        return None
+    if k == "e":
+        if not isinstance(v, str):
+            return (_TYPE, "", "not a string")
+        if v not in spec[1]:
+            return (_PROPERTY, "", "not in enum")
+        return None
+    if k == "d":
+        if not isinstance(v, str):
+            return (_TYPE, "", "not a string")
+        if not is_datetime(v):
+            return (_PROPERTY, "", "not an RFC 3339 date-time")
+        return None
+    if k == "i" or k == "n":
+        if not _is_number(v):
+            return (_TYPE, "", "not an integer" if k == "i" else "not a number")
+        # Draft 6/7: a float with no fractional part is an integer; inf/nan are not.
+        if k == "i" and isinstance(v, float) and not (v % 1 == 0):
+            return (_TYPE, "", "not an integer")
+        if len(spec) > 1:
+            if spec[1] is not None and v < spec[1]:
+                return (_PROPERTY, "", "below minimum %d" % spec[1])
+            if spec[2] is not None and v > spec[2]:
+                return (_PROPERTY, "", "above maximum %d" % spec[2])
+        return None
+    if k == "b":
+        if not isinstance(v, bool):
+            return (_TYPE, "", "not a boolean")
+        return None
+    if k == "*":
+        return None
+    raise ValueError("bad schema table")
+
+
+def _declared(props, key):
+    for p in props:
+        if p[0] == key:
+            return True
+    return False
+
+
+def _digits(s, i, n):
+    # Value of the n ASCII digits at s[i:], or -1; no slicing, so no allocation.
+    x = 0
+    for j in range(i, i + n):
+        c = ord(s[j])
+        if c < 48 or c > 57:
+            return -1
+        x = x * 10 + c - 48
+    return x
+
+
+_MDAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def is_datetime(s):
+    """RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm).
+    'T' and 'Z' may be lower case (RFC 3339 §5.6 note); seconds may be 60 (leap second).
+    No other ISO 8601 forms (no missing offset, no space separator, no basic format)."""
+    n = len(s)
+    if n < 20 or s[4] != "-" or s[7] != "-" or s[13] != ":" or s[16] != ":" or s[10] not in "Tt":
+        return False
+    y = _digits(s, 0, 4)
+    mo = _digits(s, 5, 2)
+    d = _digits(s, 8, 2)
+    h = _digits(s, 11, 2)
+    mi = _digits(s, 14, 2)
+    sec = _digits(s, 17, 2)
+    if y < 0 or mo < 1 or mo > 12 or d < 1 or h < 0 or h > 23 or mi < 0 or mi > 59 or sec < 0 or sec > 60:
+        return False
+    md = _MDAYS[mo - 1]
+    if mo == 2 and y % 4 == 0 and (y % 100 != 0 or y % 400 == 0):
+        md = 29
+    if d > md:
+        return False
+    i = 19
+    if s[i] == ".":
+        i += 1
+        j = i
+        while i < n and "0" <= s[i] <= "9":
+            i += 1
+        if i == j or i >= n:
+            return False
+    c = s[i]
+    if c == "Z" or c == "z":
+        return i + 1 == n
+    if (c == "+" or c == "-") and i + 6 == n and s[i + 3] == ":":
+        oh = _digits(s, i + 1, 2)
+        om = _digits(s, i + 4, 2)
+        return 0 <= oh <= 23 and 0 <= om <= 59
+    return False

@@ -1,0 +1,1 @@
+# Device drivers under the HAL: energy meters (Modbus RTU), RFID readers.
