@@ -552,7 +552,7 @@ def test_run_loop_polls_and_stops(name, tmp_path):
     u = w.uarts[pins.METER["id"]]
     u.de = pins.METER["de"]
     u.responder = sdm_slave({a: 1.0 for a in (0, 2, 4, 6, 8, 0x0A, 0x0C, 0x0E, 0x10, 0x34, 0x46, 0x48, 0x4A)})
-    b.poll_ms = b.rfid_ms = 10
+    b.poll_ms = b.rfid_ms = b.meter_ms = 10
     set_pp(w, pins, 680)
     line.state = "B"
 

@@ -166,9 +166,9 @@ def _check(spec, v):
             return (_TYPE, "", "not an integer")
         if len(spec) > 1:
             if spec[1] is not None and v < spec[1]:
-                return (_PROPERTY, "", "below minimum %d" % spec[1])
+                return (_PROPERTY, "", "below minimum %s" % spec[1])
             if spec[2] is not None and v > spec[2]:
-                return (_PROPERTY, "", "above maximum %d" % spec[2])
+                return (_PROPERTY, "", "above maximum %s" % spec[2])
         return None
     if k == "b":
         if not isinstance(v, bool):

@@ -2,7 +2,9 @@
 # composition root (lifecycle/boot.py), which also attaches the Rpc.
 import asyncio
 
-from flexcharge.compat import const, print_exception
+from binascii import hexlify
+
+from flexcharge.compat import const, print_exception, urandom
 from flexcharge.comm.errors import CallError, NotConnected, FORMAT_VIOLATION
 from flexcharge.core import timefmt
 
@@ -63,7 +65,8 @@ class Station:
         self.registration = None
         self.online = False
         self.rpc = None
-        self._boot_count = boot_count
+        # Boot counter + random salt: unique across reboots and across a wiped state directory.
+        self._id_prefix = "%d.%s" % (boot_count, hexlify(urandom(3)).decode())
         self._msg_counter = 0
         self._accepted = asyncio.Event()
         self._tasks = []
@@ -93,7 +96,7 @@ class Station:
     # -- ids: unique across reboots (Part 4 §4.1.3): the persisted boot counter prefixes them
     def next_id(self):
         self._msg_counter += 1
-        return "%d-%d" % (self._boot_count, self._msg_counter)
+        return "%s.%d" % (self._id_prefix, self._msg_counter)
 
     # -- tasks ------------------------------------------------------------------
     def spawn(self, coro):

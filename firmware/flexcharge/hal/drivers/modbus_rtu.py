@@ -27,13 +27,13 @@ class ModbusError(Exception):
     or code 0 for a broken frame (CRC, wrong unit/function, length)."""
 
     def __init__(self, code, msg=""):
-        Exception.__init__(self, code, msg)
+        super().__init__(code, msg)
         self.code = code
 
 
 class ModbusTimeout(ModbusError):
     def __init__(self, msg="timeout"):
-        ModbusError.__init__(self, 0, msg)
+        super().__init__(0, msg)
 
 
 @micropython.native
