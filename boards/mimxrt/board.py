@@ -57,5 +57,11 @@ class Mimxrt:
         return RtcClock(machine.RTC())
 
 
+def paths():
+    """(station config path, state directory) on this board's filesystem (firmware/main.py)."""
+    return CONFIG_PATH, STORAGE_ROOT
+
+
 def make_board(config, root=None):
+    """hal.Board for the station config; `root` overrides the state directory."""
     return build(Mimxrt(), pins, config, root)

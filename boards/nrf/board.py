@@ -104,5 +104,11 @@ class Nrf:
         return TickClock()
 
 
+def paths():
+    """(station config path, state directory) on this board's filesystem (firmware/main.py)."""
+    return CONFIG_PATH, STORAGE_ROOT
+
+
 def make_board(config, root=None):
+    """hal.Board for the station config; `root` overrides the state directory."""
     return build(Nrf(), pins, config, root)

@@ -83,5 +83,11 @@ class Stm32:
         return RtcClock(machine.RTC())
 
 
+def paths():
+    """(station config path, state directory) on this board's filesystem (firmware/main.py)."""
+    return CONFIG_PATH, STORAGE_ROOT
+
+
 def make_board(config, root=None):
+    """hal.Board for the station config; `root` overrides the state directory."""
     return build(Stm32(), pins, config, root)

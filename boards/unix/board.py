@@ -61,6 +61,7 @@ class FileWatchdog(Watchdog):
     def start(self, timeout_ms):
         self.timeout_ms = timeout_ms
         self.feed()
+        return timeout_ms
 
     def feed(self):
         self.storage.write("watchdog", "%d %d\n" % (self.timeout_ms, ticks_ms()))

@@ -1,7 +1,6 @@
 # The MCU-independent HAL parts (pilot, contactor, slot, Modbus RTU, MFRC522 CRC,
 # clocks, LEDs) on both interpreters, with tiny inline stand-ins for the peripherals.
 # The per-board tests against the fake `machine` module are host_tests/unit/test_boards.py.
-import asyncio
 import hashlib
 import binascii
 

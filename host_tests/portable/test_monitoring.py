@@ -140,6 +140,11 @@ def test_report_criteria_and_component_variables_tc_n_01_02_03():
                                                                     "statusInfo": {"reasonCode": "NotFound"}}
     s, got = report(h, st, monitoringCriteria=["DeltaMonitoring"], componentVariable=cvs)
     assert sorted((g[0], g[3]) for g in got) == [("ChargingStation", "Delta"), ("EVSE", "Delta")]
+    # TC_N_04_CS: an unknown criterion is caught by the schema; the handler itself says NotSupported
+    with raises(CallError):
+        h("GetMonitoringReport", {"requestId": 2, "monitoringCriteria": ["DeltaMonitoring", "Sometimes"]})
+    r = Monitoring.get_monitoring_report.fn(mon, {"requestId": 2, "monitoringCriteria": ["DeltaMonitoring", "X"]})
+    assert r["status"] == "NotSupported"
     # EVSE 1 draws 0 W: the LowerThreshold of 10 W was beyond from the start (N07.FR.11)
     assert [(e["trigger"], e["actualValue"]) for e in events(st)] == [("Alerting", "0")]
 
@@ -489,3 +494,33 @@ def test_start_spawns_periodic_loop_and_flushes():
     st.pending[0].close()  # the loop never ends by itself
     del st.pending[0]
     assert len(events(st)) == 1
+
+
+def test_periodic_loop_runs_in_real_time():
+    import asyncio
+    from support import run
+    from flexcharge.compat import unix_time
+
+    st, mon, h = setup(start=False)
+    st.now = unix_time
+    tasks = []
+
+    def spawn(coro):
+        tasks.append(asyncio.create_task(coro))
+        return tasks[-1]
+
+    st.spawn = spawn
+
+    async def main():
+        mon.start()  # the periodic loop and the sender run as real tasks here
+        d = md("EVSE", "AvailabilityState", "Periodic", 0.1, 5, evse={"id": 1})
+        assert mon.engine.set_monitor(d)[0] == "Accepted"  # wakes the sleeping loop
+        await asyncio.sleep(0.45)
+        for t in tasks:
+            t.cancel()
+        await asyncio.sleep(0)
+
+    run(main())
+    evs = [ev for p in st.sent("NotifyEvent") for ev in p["eventData"]]
+    assert 2 <= len(evs) <= 6, len(evs)
+    assert all(ev["trigger"] == "Periodic" and ev["component"]["evse"]["id"] == 1 for ev in evs)

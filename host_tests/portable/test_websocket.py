@@ -244,29 +244,32 @@ def test_fresh_key_per_connection():
 def test_subprotocol_none_is_refused():
     async def handler(reader, writer, log):
         await handshake(reader, writer, log, protocol=None)
-        await asyncio.sleep(0.5)
+        await expect_close(reader, log)
 
     e, log = connect_error(handler, HandshakeError)
-    assert "none of the offered" in str(e) and "ocpp2.0.1" in str(e)
+    assert "none of the offered" in str(e) and "ocpp2.0.1, ocpp1.6" in str(e)
     assert e.status is None
+    assert log["close"][0] == 1000  # the link is closed, not just dropped
 
 
 def test_subprotocol_not_offered_is_refused():
     async def handler(reader, writer, log):
         await handshake(reader, writer, log, protocol="ocpp2.1")
-        await asyncio.sleep(0.5)
+        await expect_close(reader, log)
 
     e, log = connect_error(handler, HandshakeError)
-    assert "ocpp2.1" in str(e) and "not offered" in str(e)
+    assert "ocpp2.1" in str(e) and "not one of those offered" in str(e)
+    assert log["close"][0] == 1002
 
 
 def test_subprotocol_several_is_refused():
     async def handler(reader, writer, log):
         await handshake(reader, writer, log, protocol="ocpp2.0.1, ocpp1.6")
-        await asyncio.sleep(0.5)
+        await expect_close(reader, log)
 
     e, log = connect_error(handler, HandshakeError)
-    assert "more than one" in str(e)
+    assert "ocpp2.0.1, ocpp1.6" in str(e)
+    assert log["close"][0] == 1002
 
 
 def test_http_401_has_status():
@@ -764,3 +767,40 @@ def test_recv_is_cancel_safe():
         assert await ws.recv() == "z" * 500
 
     scenario(handler, client)
+
+
+def test_close_timeout_releases_a_blocked_reader():
+    # Dead peer: no close reply. close() gives up after CLOSE_TIMEOUT_MS and the task
+    # blocked in recv() must end too, not hang on a closed socket.
+    async def handler(reader, writer, log):
+        await handshake(reader, writer, log)
+        await expect_close(reader, log)
+        await asyncio.sleep(2)
+
+    async def main():
+        srv, port, log = await start(handler)
+        ws = await websocket.connect(url(port), ("ocpp2.0.1",))
+        got = []
+
+        async def reader_task():
+            try:
+                await ws.recv()
+            except ConnectionClosed as e:
+                got.append(e.code)
+
+        t = asyncio.create_task(reader_task())
+        await asyncio.sleep(0.05)
+        old = websocket.CLOSE_TIMEOUT_MS
+        websocket.CLOSE_TIMEOUT_MS = 200
+        try:
+            await ws.close(1001)
+        finally:
+            websocket.CLOSE_TIMEOUT_MS = old
+        t0 = compat.ticks_ms()
+        await asyncio.wait_for(t, 1)
+        dt = compat.ticks_diff(compat.ticks_ms(), t0)
+        await stop(srv)
+        return got, dt
+
+    got, dt = run(main())
+    assert got == [1001] and dt < 500, (got, dt)

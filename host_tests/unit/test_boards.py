@@ -568,6 +568,21 @@ def test_run_loop_polls_and_stops(name, tmp_path):
     assert b.meters[1].read()["stale"] is False
 
 
+def test_run_loop_survives_a_missing_rfid_reader(tmp_path):
+    b, pins, w, line, events, _ = make("rp2", tmp_path)  # no SPI device: reads 0xFF
+    b.poll_ms = b.meter_ms = 10
+    set_pp(w, pins, 680)
+
+    async def go():
+        t = asyncio.create_task(b.run())
+        await asyncio.sleep(0.1)
+        b.stop()
+        await asyncio.wait_for(t, 1)
+
+    asyncio.run(go())
+    assert b.rfid is None and ("plug", {"evse": 1, "connector": 1}) in events
+
+
 @pytest.mark.parametrize("name", BOARDS)
 def test_board_json_matches_board_module(name, tmp_path):
     info = board_json(name)
@@ -576,6 +591,7 @@ def test_board_json_matches_board_module(name, tmp_path):
     assert info["march"] == board.MARCH
     assert info["storage_root"] == board.STORAGE_ROOT
     assert info["config_path"] == board.CONFIG_PATH
+    assert board.paths() == (info["config_path"], info["storage_root"])  # what firmware/main.py boots from
     if hasattr(board, "WDT_MAX_MS"):
         assert info["wdt_ms"] == [board.WDT_MIN_MS, board.WDT_MAX_MS]
     for key in ("port", "mp_board", "port_manifest", "native", "flash"):
@@ -642,3 +658,50 @@ def test_stm32_falls_back_to_pyb_timer_pwm(tmp_path):
     assert abs(ch.pulse_width_percent() - 16.667) < 0.01
     line.state = "B"
     assert b.pilots[1].state() == "B"
+
+
+MP_SCRIPT = """
+import sys
+import machine
+ROOT, TMP = sys.argv[1], sys.argv[2]
+for name in %r:
+    w = machine.use_port(name)
+    for m in ("board", "pins"):
+        if m in sys.modules:
+            del sys.modules[m]
+    sys.path.insert(0, ROOT + "/boards/" + name)
+    import board
+    import pins
+    sys.path.pop(0)
+    b = board.make_board({"evses": [{"id": 1, "connectors": 1, "max_current": 32}]}, TMP + "/" + name)
+    ev = []
+    b.listener = lambda k, d: ev.append(k)
+    p = pins.EVSES[0]
+    w.analog[p["pp_adc"]] = pins.PP_SUPPLY * 220 / (220 + pins.PP_PULLUP)
+    w.analog[p["cp_adc"]] = (9.0 - pins.CP_OFFSET) / pins.CP_GAIN
+    w.inputs[p["lock_fb"]] = 1 - pins.LOCK_FB_LOCKED
+    w.inputs[p["relay_fb"]] = 1 - pins.RELAY_FB_CLOSED
+    b.poll()
+    b.pilots[1].offer(16)
+    b.storage.write("k", b"v")
+    b.clock.set(1700000000)
+    print(name, ev, w.pwms[p["cp_pwm"]].duty_u16(), b.watchdog.start(5000), b.clock.now(),
+          b.reset.cause(), b.storage.read("k"))
+"""
+
+
+def test_board_shims_run_on_micropython(tmp_path):
+    # The same board.py/mcu.py under the MicroPython unix port (the fake machine module
+    # shadows the port's own), so MicroPython-only breakage in the shims shows up here.
+    mp = os.path.join(os.path.dirname(sys.executable), "micropython")
+    script = tmp_path / "smoke.py"
+    script.write_text(MP_SCRIPT % (BOARDS,))
+    env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (FAKES, os.path.join(ROOT, "firmware")))
+    import subprocess
+
+    r = subprocess.run([mp, str(script), ROOT, str(tmp_path)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.split("\n")
+    for name, line in zip(BOARDS, lines):
+        wd = "2684" if name == "renesas_ra" else "5000"
+        assert line == "%s ['plug', 'ev'] 17476 %s 1700000000 power b'v'" % (name, wd), line

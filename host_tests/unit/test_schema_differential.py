@@ -259,13 +259,15 @@ def _mutate(draw, root):
     slots = _slots(root, [])
     parent, key, val = slots[draw(st.integers(0, len(slots) - 1))]
     kind = draw(st.sampled_from(["replace", "delete", "add", "grow", "bump", "corrupt", "clear"]))
+    # deepcopy: sampled_from/just hand out the same {} and [] objects every time, and
+    # later mutations must not change them (hypothesis needs repeatable draws).
     if kind == "replace":
-        new = draw(_NASTY)
+        new = copy.deepcopy(draw(_NASTY))
     elif kind == "delete" and parent is not None:
         del parent[key]
         return root
     elif kind == "add" and isinstance(val, dict):
-        val[draw(st.sampled_from(["zz", "bogus", "customData", "vendorId", "id"]))] = draw(_NASTY)
+        val[draw(st.sampled_from(["zz", "bogus", "customData", "vendorId", "id"]))] = copy.deepcopy(draw(_NASTY))
         return root
     elif kind == "grow" and isinstance(val, str):
         new = val + "a"

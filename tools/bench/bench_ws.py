@@ -30,7 +30,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
-N_FAST = 3000  # round trips for the fast variants
+N_FAST = 2000  # round trips for the fast variants
 N_SLOW = 400  # for the ones that wait ~1 ms per poll
 MSG = '[2,"19223201","MeterValues",{"evseId":1,"meterValue":[{"timestamp":"2025-01-01T00:00:00Z","sampledValue":[]}]}]'
 
@@ -89,12 +89,15 @@ for size in (125, 4096, 65536):
     ref = mask_bigint(d, k)
     for name, fn in (("loop", mask_loop), ("bigint", mask_bigint), ("wsframe", wsframe.mask), ("viper", mask_viper)):
         assert fn(d, k) == ref, name
-        reps = max(3, 2000000 // size // (20 if name == "loop" else 1))
-        t0 = time.ticks_us()
-        for _ in range(reps):
-            fn(d, k)
-        dt = time.ticks_diff(time.ticks_us(), t0)
-        res["mask %s %d" % (name, size)] = size * reps / dt  # bytes/us = MB/s
+        reps = max(3, 700000 // size // (20 if name == "loop" else 1))
+        best = 0
+        for _ in range(3):  # best of three: the machine may be shared
+            t0 = time.ticks_us()
+            for _ in range(reps):
+                fn(d, k)
+            dt = time.ticks_diff(time.ticks_us(), t0)
+            best = max(best, size * reps / dt)  # bytes/us = MB/s
+        res["mask %s %d" % (name, size)] = best
 
 
 # -- scheduler tax of a pending wait ------------------------------------------------------------
@@ -205,13 +208,20 @@ async def nagle_open(host, port, ssl=None, server_hostname=None, nodelay=True):
 SAVED_OPEN = compat.open_stream
 res["tax ssl ms"] = asyncio.run(tax("wss"))
 res["tax fd ms"] = asyncio.run(tax("ws"))
-for scheme, tls in (("wss", True), ("ws", False)):
-    url = cfg[scheme]
-    res["rt %s blocking" % scheme] = blocking(url, tls)
-    res["rt %s ours" % scheme] = asyncio.run(ours(url, tls, cfg["n_fast"]))
-    res["rt %s ours nagle" % scheme] = asyncio.run(ours(url, tls, cfg["n_fast"], nagle_open))
-    res["rt %s stock stream" % scheme] = asyncio.run(ours(url, tls, cfg["n_slow"] if tls else cfg["n_fast"], stock_open))
-    res["rt %s naive stream" % scheme] = asyncio.run(ours(url, tls, cfg["n_slow"] if tls else cfg["n_fast"], stock_open, True))
+
+def best(key, r):
+    res[key] = max(res.get(key, 0), r)
+
+
+for _ in range(3):  # interleaved rounds, best of three: the machine may be shared
+    for scheme, tls in (("wss", True), ("ws", False)):
+        url = cfg[scheme]
+        slow = cfg["n_slow"] if tls else cfg["n_fast"]
+        best("rt %s blocking" % scheme, blocking(url, tls))
+        best("rt %s ours" % scheme, asyncio.run(ours(url, tls, cfg["n_fast"])))
+        best("rt %s ours nagle" % scheme, asyncio.run(ours(url, tls, cfg["n_fast"], nagle_open)))
+        best("rt %s stock stream" % scheme, asyncio.run(ours(url, tls, slow, stock_open)))
+        best("rt %s naive stream" % scheme, asyncio.run(ours(url, tls, slow, stock_open, True)))
 print(json.dumps(res))
 '''
 
@@ -285,11 +295,13 @@ def cpython_results(cfg):
         d = bytes(range(256)) * (size // 256) + bytes(size % 256)
         k = b"\x11\x22\x33\x44"
         for name, fn in (("loop", mask_loop), ("bigint", mask_bigint), ("wsframe", wsframe.mask)):
-            reps = max(3, 4000000 // size // (20 if name == "loop" else 1))
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                fn(d, k)
-            res["mask %s %d" % (name, size)] = size * reps / (time.perf_counter() - t0) / 1e6
+            reps = max(3, 2000000 // size // (20 if name == "loop" else 1))
+            for _ in range(3):
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    fn(d, k)
+                r = size * reps / (time.perf_counter() - t0) / 1e6
+                res["mask %s %d" % (name, size)] = max(r, res.get("mask %s %d" % (name, size), 0))
 
     async def rt(url, tls):
         ctx = profiles.transport(2, url, "BENCH", "0123456789abcdef", cfg["ca"])[0] if tls else None
@@ -303,8 +315,8 @@ def cpython_results(cfg):
         await ws.close()
         return r
 
-    res["rt wss ours"] = asyncio.run(rt(cfg["wss"], True))
-    res["rt ws ours"] = asyncio.run(rt(cfg["ws"], False))
+    res["rt wss ours"] = max(asyncio.run(rt(cfg["wss"], True)) for _ in range(3))
+    res["rt ws ours"] = max(asyncio.run(rt(cfg["ws"], False)) for _ in range(3))
     return res
 
 

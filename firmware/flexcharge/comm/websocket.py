@@ -156,7 +156,18 @@ async def _open(host, port, ssl, server_hostname, request, accept, offered, max_
             if ssl is not None and _is_tls_error(e):
                 raise TLSError("TLS with %s failed: %s" % (server_hostname, str(e).strip()))
             raise
-        ws.subprotocol = _check_response(head, accept, offered)
+        got = _check_response(head, accept)
+        # OCPP-J Part 4 §3.2: a CSMS that agrees to none of our versions answers without
+        # the header; the station must not go on without a negotiated OCPP version.
+        if not got:
+            await ws._fail(wsframe.CLOSE_NORMAL, "no OCPP version agreed")
+            raise HandshakeError("CSMS accepted none of the offered subprotocols (%s)" % ", ".join(offered))
+        if len(got) > 1 or "," in got[0] or got[0] not in offered:
+            # RFC 6455 §4.1 step 6: a subprotocol we did not offer fails the connection.
+            await ws._fail(wsframe.CLOSE_PROTOCOL_ERROR, "subprotocol not offered")
+            raise HandshakeError("CSMS selected subprotocol %s, not one of those offered (%s)"
+                                 % (", ".join(got), ", ".join(offered)))
+        ws.subprotocol = got[0]
     except BaseException:
         stream.close()
         raise
@@ -164,8 +175,11 @@ async def _open(host, port, ssl, server_hostname, request, accept, offered, max_
     return ws
 
 
-def _check_response(head, accept, offered):
-    """Validate the HTTP response head (bytes before the blank line); return the subprotocol."""
+def _check_response(head, accept):
+    """Validate the HTTP response head (bytes before the blank line).
+
+    Returns the list of Sec-WebSocket-Protocol values the server sent (maybe empty).
+    """
     try:
         text = head.decode()
     except UnicodeError:
@@ -203,16 +217,7 @@ def _check_response(head, accept, offered):
         raise HandshakeError("wrong Sec-WebSocket-Accept")
     if "sec-websocket-extensions" in hdrs:
         raise HandshakeError("server chose an extension we did not offer")
-    # OCPP-J Part 4 §3.2: a CSMS that agrees to none of our versions answers without the
-    # header; the station must not go on without a negotiated OCPP version.
-    got = hdrs.get("sec-websocket-protocol")
-    if not got:
-        raise HandshakeError("CSMS accepted none of the offered subprotocols (%s)" % ", ".join(offered))
-    if len(got) > 1 or "," in got[0]:
-        raise HandshakeError("CSMS selected more than one subprotocol: %s" % ", ".join(got))
-    if got[0] not in offered:
-        raise HandshakeError("CSMS selected subprotocol %r which was not offered (%s)" % (got[0], ", ".join(offered)))
-    return got[0]
+    return hdrs.get("sec-websocket-protocol", [])
 
 
 class WebSocket:

@@ -39,7 +39,12 @@ class Clock:
 
 
 class Watchdog:
-    """Hardware watchdog: once started it resets the MCU unless fed in time."""
+    """Hardware watchdog: once started it resets the MCU unless fed in time.
+
+    start(timeout_ms) returns the timeout actually set (clamped to what the MCU allows) and
+    keeps it in `timeout_ms`; callers feed well within that, not within what they asked for."""
+
+    timeout_ms = 0
 
     def start(self, timeout_ms):
         raise Unsupported
@@ -64,6 +69,10 @@ class ControlPilot:
     state() -> one of 'A'..'F' (read from the CP feedback voltage);
     offer(amps) -> generate the PWM duty for that current (0 = no PWM, +12 V steady: state B1/C1);
     duty() -> the duty cycle now generated, in per cent (100 = steady, 0 = off/-12 V for state F).
+    disable() -> state F: -12 V steady, the EV must not charge (fault, unavailable);
+    offered() -> the current now offered in amps (0 = none);
+    diode_ok() -> False when the EV's diode is missing (negative plateau not at -12 V: state E);
+    last_state() -> the state of the latest measurement, without measuring again.
     """
 
     def state(self):
@@ -74,6 +83,18 @@ class ControlPilot:
 
     def duty(self):
         raise Unsupported
+
+    def disable(self):
+        raise Unsupported
+
+    def offered(self):
+        raise Unsupported
+
+    def diode_ok(self):
+        return True
+
+    def last_state(self):
+        return self.state()
 
 
 class Contactor:
@@ -90,6 +111,38 @@ class Contactor:
 
     def welded(self):
         return False
+
+
+class FirmwareSlot:
+    """The inactive firmware image slot for A/B updates (implementation: hal/slot.py FileSlot).
+
+    begin(version, size) / write(chunk) / finish() stream an image in; verify(sha256_hex)
+    checks it; mark_pending() boots it next time; boot() (at start-up) counts tries and rolls
+    back after too many; confirm() makes a booted image permanent; rollback() returns to the other."""
+
+    def begin(self, version, size=None):
+        raise Unsupported
+
+    def write(self, chunk):
+        raise Unsupported
+
+    def finish(self):
+        raise Unsupported
+
+    def verify(self, sha256_hex):
+        raise Unsupported
+
+    def mark_pending(self):
+        raise Unsupported
+
+    def boot(self):
+        raise Unsupported
+
+    def confirm(self):
+        raise Unsupported
+
+    def rollback(self):
+        raise Unsupported
 
 
 class Meter:
@@ -128,13 +181,16 @@ class Board:
 
     Attributes: name, storage, clock, watchdog, reset, indicator,
     connectors: dict {(evse_id, connector_id): ConnectorHw},
-    pilots / contactors / meters: dict {evse_id: ...} where the board has them.
+    pilots / contactors / meters: dict {evse_id: ...} where the board has them;
+    rfid: an id reader or None; slot: a FirmwareSlot or None.
     Events from the hardware reach the core through `listener(kind, data)`,
     set by the core: kinds 'plug', 'unplug', 'fault', 'clear_fault', 'tag', 'ev', 'load'.
     """
 
     name = "abstract"
     listener = None
+    rfid = None
+    slot = None
 
     def emit(self, kind, data):
         if self.listener is not None:

@@ -110,8 +110,12 @@ class McuBoard(Board):
         if self.meters:
             tasks.append(self._loop(self.poll_meters, self.meter_ms))
         if self.rfid is not None:
-            await self.rfid.init()
-            tasks.append(self._loop(self.poll_rfid, self.rfid_ms))
+            try:
+                await self.rfid.init()
+                tasks.append(self._loop(self.poll_rfid, self.rfid_ms))
+            except Exception as e:  # no reader fitted/answering: charge without RFID
+                print_exception(e)
+                self.rfid = None
         await asyncio.gather(*tasks)
 
     def stop(self):

@@ -205,7 +205,8 @@ def main(board_module, config_path, state_dir, log_level=20):
     except ConfigError as e:
         sys.stderr.write("flexcharge: configuration error: %s\n" % e)
         return EXIT_CONFIG
-    except profiles.ConfigError as e:
+    except (profiles.ConfigError, ValueError) as e:
+        # ValueError: the board cannot serve this config (e.g. pins for fewer EVSEs).
         sys.stderr.write("flexcharge: configuration error: %s\n" % e)
         return EXIT_CONFIG
     try:

@@ -171,6 +171,7 @@ class DeviceModel:
         self._hold = 0
         self._dirty = False
         self._new = True
+        self._vlim = None  # cached value_limit() figures
         # Set by the monitoring engine: callable(key, row, old, new) after every change of an
         # Actual value (old is None the first time it is set after boot).
         self.monitor = None
@@ -212,6 +213,7 @@ class DeviceModel:
             self._read_lines(raw, VALUES_FILE)
         raw = None
         self._apply_derived()
+        self._vlim = None
 
     def is_new(self):
         # The factory file is the marker: written by apply_factory() once it succeeded, so a
@@ -325,18 +327,22 @@ class DeviceModel:
 
     def _scan(self, cname, cinst, evse, conn, vname, vinst, ci):
         # -> (blk, row, vidx) | 1 (component known, variable not) | 0 (component unknown)
+        # Hot path (every get_int): comparisons inlined, no calls unless a name matches.
         comp = 0
         for t, i in self._tables:
             for blk in t:
                 rows = blk[3]
-                if _same(blk[0], cname, ci) and _same_inst(blk[1], cinst, ci) and self._addr_ok(blk[2], evse, conn):
-                    comp = 1
-                    for r in rows:
-                        if _same(r[0], vname, ci) and _same_inst(r[1], vinst, ci):
-                            return (blk, r, i)
-                        i += 1
-                else:
-                    i += len(rows)
+                if blk[0] == cname or (ci and _ieq(blk[0], cname)):
+                    if _same_inst(blk[1], cinst, ci) and self._addr_ok(blk[2], evse, conn):
+                        comp = 1
+                        for r in rows:
+                            if (r[0] == vname or (ci and _ieq(r[0], vname))) and (
+                                r[1] == vinst or _same_inst(r[1], vinst, ci)
+                            ):
+                                return (blk, r, i)
+                            i += 1
+                        continue
+                i += len(rows)
         return comp
 
     def find(self, cname, cinst, evse, conn, vname, vinst):
@@ -468,9 +474,15 @@ class DeviceModel:
     def value_limit(self, configuration=False):
         """Max length of values: ReportingValueSize (reports, GetVariables, events) or
         ConfigurationValueSize (SetVariables), each capped by ValueSize; 0 = no limit."""
+        c = self._vlim
+        if c is None:
+            c = self._vlim = (self._min_size("ReportingValueSize"), self._min_size("ConfigurationValueSize"))
+        return c[1] if configuration else c[0]
+
+    def _min_size(self, var):
         lim = 0
-        for var in ("ValueSize", "ConfigurationValueSize" if configuration else "ReportingValueSize"):
-            n = self.get_int("DeviceDataCtrlr", var, 0)
+        for v in ("ValueSize", var):
+            n = self.get_int("DeviceDataCtrlr", v, 0)
             if n > 0 and (lim == 0 or n < lim):
                 lim = n
         return lim
@@ -497,6 +509,8 @@ class DeviceModel:
         if old is not _MISSING and old == typed and type(old) is type(typed):
             return False
         vals[k] = typed
+        if blk[0] == "DeviceDataCtrlr":
+            self._vlim = None
         if "P" in row[2]:
             self._save()
         if fire:
