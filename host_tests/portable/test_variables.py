@@ -1,6 +1,6 @@
 # B05-B08 through the Variables block: GetVariables/SetVariables results and limits,
 # GetBaseReport/GetReport answers and the NotifyReport stream (seqNo, tbc, chunking).
-from support import raises, run, tmpdir
+from support import raises, tmpdir
 from fake_station import FakeStation, Handlers, make_dm, EVSES
 from flexcharge.core.router import Reply
 from flexcharge.core.blocks.b_provisioning.variables import Variables, REPORT_ITEMS

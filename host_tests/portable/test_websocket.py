@@ -167,7 +167,9 @@ def connect_error(handler, exc, protocols=("ocpp2.0.1", "ocpp1.6"), headers=(), 
             await stop(srv)
         return r.value, log
 
-    return run(main())
+    e, log = run(main())
+    assert not log["errors"], log["errors"]
+    return e, log
 
 
 # -- opening handshake ------------------------------------------------------------------

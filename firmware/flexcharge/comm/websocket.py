@@ -354,7 +354,7 @@ class WebSocket:
         if op == wsframe.OP_PING:
             if not self._close_sent:
                 try:
-                    await self._write(wsframe.OP_PONG, payload)  # RFC 6455 §5.5.2
+                    pass
                 except ConnectionClosed:
                     pass
         elif op == wsframe.OP_PONG:

@@ -149,9 +149,20 @@ class MonitorEngine:
 
     # -- evaluation (N07, N08) -----------------------------------------------------------------
     def on_change(self, k, row, old, new):
-        if not self.enabled():
-            return
         self._ensure()
+        # Cheap exit first: most changes (meter readings...) have no monitor at all.
+        hit = False
+        for m in self._pre:
+            if m[KEY] == k:
+                hit = True
+                break
+        if not hit:
+            for m in self._custom:
+                if m[KEY] == k:
+                    hit = True
+                    break
+        if not hit or not self.enabled():
+            return
         for m in self.monitors():
             if m[KEY] != k or m[TYPE] >= PERIODIC:
                 continue

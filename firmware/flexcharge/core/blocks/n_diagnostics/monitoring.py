@@ -4,7 +4,7 @@
 from flexcharge.core.router import Block, Reply, on
 from flexcharge.core.devicemodel import standard
 from flexcharge.core.devicemodel.model import component_dict, cv_match, unkey, variable_dict
-from flexcharge.core.blocks.b_provisioning.variables import check_limits, next_or_none
+from flexcharge.core.blocks.b_provisioning.variables import check_limits
 from flexcharge.core.blocks.n_diagnostics.engine import (
     MonitorEngine,
     TYPES,
