@@ -39,7 +39,7 @@ test-unit: setup
 	$(PYTEST) host_tests/portable host_tests/unit
 
 test-mpy: setup
-	MICROPYPATH=$(MPPATH) $(MP) -X heapsize=2M host_tests/mpy_runner.py
+	MICROPYPATH=$(MPPATH) timeout 600 $(MP) -X heapsize=2M host_tests/mpy_runner.py
 
 test-integration: setup
 	$(PYTEST) host_tests/integration

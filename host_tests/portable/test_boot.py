@@ -218,3 +218,31 @@ def test_reset_request_records_reason_for_next_boot():
     ids1 = [m[1] for t, m in csms.frames if m[0] == 2]
     ids2 = [m[1] for t, m in csms2.frames if m[0] == 2]
     assert not set(ids1) & set(ids2)
+
+
+def test_evse_and_station_availability_mirror_their_connectors():
+    from flexcharge.core.blocks.g_availability.status import aggregate
+
+    assert aggregate(["Available", "Occupied"]) == "Occupied"
+    assert aggregate(["Faulted", "Faulted"]) == "Faulted"
+    assert aggregate(["Faulted", "Available"]) == "Available"
+    assert aggregate(["Unavailable", "Faulted"]) == "Unavailable"
+    app, csms, out = make(accept(), model="M2", serial_number="SN9")
+
+    async def go():
+        t = asyncio.create_task(app.run())
+        await wait_for(lambda: csms.actions().count("StatusNotification") == 3)
+        app.board.command('{"cmd": "plug", "evse": 2, "connector": 2}')
+        app.board.command('{"cmd": "fault", "evse": 1, "code": "GroundFailure"}')
+        await wait_for(lambda: csms.actions().count("StatusNotification") == 5)
+        app.shutdown(0)
+        await t
+
+    run(go())
+    dm = app.dm
+    assert dm.get("EVSE", "AvailabilityState", evse=2) == "Occupied"
+    assert dm.get("EVSE", "AvailabilityState", evse=1) == "Faulted"
+    assert dm.get("ChargingStation", "AvailabilityState") == "Occupied"
+    assert dm.get("ChargingStation", "Model") == "M2" and dm.get("ChargingStation", "SerialNumber") == "SN9"
+    sn = [p for a, p in csms.calls if a == "StatusNotification"][3:]
+    assert sorted((p["evseId"], p["connectorStatus"]) for p in sn) == [(1, "Faulted"), (2, "Occupied")]

@@ -255,7 +255,7 @@ def _tls_session(profile, p, require_client_cert=False, server_hostname=None):
         finally:
             await stop(srv)
 
-    return run(main())
+    return run(asyncio.wait_for(main(), 20))
 
 
 def test_tls_profile_2_loopback():

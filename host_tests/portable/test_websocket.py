@@ -5,7 +5,7 @@ import asyncio
 import binascii
 import hashlib
 
-from support import raises, run
+from support import raises, run as _run
 
 from flexcharge import compat
 from flexcharge.comm import websocket
@@ -13,6 +13,11 @@ from flexcharge.comm.websocket import (ConnectionClosed, HandshakeError, Message
                                        WebSocketError)
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def run(coro):
+    # A client that forgets to answer must fail the test, not hang the suite.
+    return _run(asyncio.wait_for(coro, 10))
 
 
 # -- scripted server ------------------------------------------------------------------

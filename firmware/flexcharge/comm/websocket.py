@@ -354,7 +354,7 @@ class WebSocket:
         if op == wsframe.OP_PING:
             if not self._close_sent:
                 try:
-                    pass
+                    await self._write(wsframe.OP_PONG, payload)  # RFC 6455 §5.5.2
                 except ConnectionClosed:
                     pass
         elif op == wsframe.OP_PONG:

@@ -173,7 +173,7 @@ class Station:
             raise NotConnected("no link")
         if action == self.triggered:
             self.triggered = None
-        timeout = self.dm.get_int("OCPPCommCtrlr", "MessageTimeout", 30, instance="Default")
+        timeout = self.dm.get_int("OCPPCommCtrlr", "MessageTimeout", 30, var_instance="Default")
         res = await self.rpc.call(action, payload, timeout)
         err = self.profile.validate(action + "Response", res)
         if err is not None:

@@ -76,12 +76,13 @@ class App:
         for b in self.blocks:
             dm.add_table(b.VARIABLES)
             router.add(b)
-        if getattr(board, "VARIABLES", None):
-            dm.add_table(board.VARIABLES)
+        # Boards cannot import the core: one without a table of its own gets the default hardware table.
+        dm.add_table(getattr(board, "VARIABLES", None) or standard.HARDWARE)
         dm.add_evses(config["evses"])
         dm.load()
         if dm.is_new():
             self._factory(dm, config)
+        self._identity(dm, config)
         router.gate = self.boot.gate
 
         self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
@@ -103,6 +104,14 @@ class App:
             dm.apply_factory(cfg["device_model"])
         except DeviceModelError as e:
             raise ConfigError(str(e))
+
+    def _identity(self, dm, cfg):
+        # ChargingStation identity values follow the configuration at every boot (a new firmware
+        # or a re-provisioned unit reports its real values, not the first boot's).
+        for var, key in (("Model", "model"), ("VendorName", "vendor"), ("SerialNumber", "serial_number"),
+                         ("FirmwareVersion", "firmware_version")):
+            if cfg.get(key):
+                dm.set_internal("ChargingStation", var, cfg[key])
 
     def _comm_setting(self, name):
         return self.dm.get_int("OCPPCommCtrlr", name, 0)

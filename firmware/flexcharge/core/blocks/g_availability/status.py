@@ -15,12 +15,26 @@ UNAVAILABLE = "Unavailable"
 FAULTED = "Faulted"
 
 
+def aggregate(states):
+    """The AvailabilityState of a whole from its parts."""
+    for s in (OCCUPIED, RESERVED):
+        if s in states:
+            return s
+    if AVAILABLE in states:
+        return AVAILABLE
+    if states and all(s == FAULTED for s in states):
+        return FAULTED
+    return UNAVAILABLE if states else AVAILABLE
+
+
 class Status(Block):
     def __init__(self, station):
         Block.__init__(self, station)
         self._dirty = set()  # (evse, connector) changed since last reported to the CSMS
         self._offline_since = None
         self.overrides = []  # callables(connector) -> status or None, consulted in order (availability, reservation...)
+        self._sending = False
+        self._again = False
 
     def start(self):
         st = self.station
@@ -30,6 +44,7 @@ class Status(Block):
             c.status = self.derive(c)
             self._publish(c)
             self._dirty.add((c.evse_id, c.id))
+        self._mirror_aggregates()
 
     # -- derivation -------------------------------------------------------------
     def derive(self, c):
@@ -56,7 +71,26 @@ class Status(Block):
                 self._publish(c)
                 self._dirty.add((c.evse_id, c.id))
                 if st.online and st.registration == "Accepted":
-                    st.spawn(self._send_dirty())
+                    self._kick()
+        self._mirror_aggregates()
+
+    def _mirror_aggregates(self):
+        # EVSE and ChargingStation AvailabilityState summarise their connectors (device model
+        # appendix: the EVSE is Occupied when a connector is, Faulted/Unavailable when all are).
+        st = self.station
+        every = []
+        for e in st.evses:
+            s = aggregate([c.status for c in e.connectors])
+            every.append(s)
+            self._mirror("EVSE", s, e.id)
+        self._mirror("ChargingStation", aggregate(every), None)
+
+    def _mirror(self, component, status, evse):
+        try:
+            if self.station.dm.get(component, "AvailabilityState", evse=evse) != status:
+                self.station.dm.set_internal(component, "AvailabilityState", status, evse=evse)
+        except Exception as e:
+            self.station.log.warn("%s AvailabilityState not mirrored: %r" % (component, e))
 
     def _publish(self, c):
         st = self.station
@@ -81,25 +115,41 @@ class Status(Block):
         else:
             self._mark_all()  # after boot: every connector (TC_B_01_CS post-validation)
         self._offline_since = None
-        st.spawn(self._send_dirty())
+        self._kick()
 
     def _mark_all(self):
         for c in self.station.connectors():
             self._dirty.add((c.evse_id, c.id))
 
+    def _kick(self):
+        # One sender at a time, so a connector is never reported twice for one change.
+        if self._sending:
+            self._again = True
+        else:
+            self._sending = True
+            self.station.spawn(self._send_dirty())
+
     async def _send_dirty(self):
         st = self.station
-        for c in st.connectors():
-            key = (c.evse_id, c.id)
-            if key not in self._dirty:
-                continue
-            try:
-                await self.send(c)
-            except (NotConnected, CallTimeout):
-                return  # stays dirty: sent after reconnect
-            except CallError as e:
-                st.log.warn("StatusNotification refused: %s" % (e.code,))
-            self._dirty.discard(key)
+        try:
+            again = True
+            while again:
+                self._again = False
+                for c in st.connectors():
+                    key = (c.evse_id, c.id)
+                    if key not in self._dirty:
+                        continue
+                    self._dirty.discard(key)
+                    try:
+                        await self.send(c)
+                    except (NotConnected, CallTimeout):
+                        self._dirty.add(key)  # sent after reconnect
+                        return
+                    except CallError as e:
+                        st.log.warn("StatusNotification refused: %s" % (e.code,))
+                again = self._again
+        finally:
+            self._sending = False
 
     async def send(self, c):
         await self.station.call(
