@@ -73,6 +73,7 @@ class Station:
         self.on_online = []  # callbacks(online: bool), in registration order
         self.on_ready = []  # callbacks(first: bool) once the link is up AND the registration Accepted
         self.triggered = None  # action allowed once while Pending (TriggerMessage, F06.FR.17)
+        self.reset_hook = None  # callable(reason, evse=None), set by the composition root
 
     # -- addressing ----------------------------------------------------------
     def evse(self, evse_id):

@@ -85,6 +85,8 @@ class App:
         self._identity(dm, config)
         router.gate = self.boot.gate
 
+        # The core cannot import lifecycle; a Reset (B11/B12) reaches it through this callable.
+        st.reset_hook = lambda reason, evse=None: self.request_reset(reason)
         self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
         st.rpc = self.rpc
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
