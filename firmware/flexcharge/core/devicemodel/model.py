@@ -578,7 +578,7 @@ class DeviceModel:
             return "Rejected", {"reasonCode": err}  # B05.FR.07, TC_B_11_CS
         self._store(f, ev, cn, a, typed)
         if "B" in row[2]:
-            return "RebootRequired", None  # B05.FR.08-ish: stored, effective after reboot
+            return "RebootRequired", None  # stored, effective after reboot (SetVariableStatus RebootRequired)
         return "Accepted", None
 
     def get_variable(self, data):

@@ -96,7 +96,7 @@ class Boot(Block):
                 st.report("registration", {"status": status, "interval": interval, "heap": heap_in_use()})
                 if status == ACCEPTED:
                     if interval > 0:
-                        # B01.FR.??: the interval of an Accepted boot is the heartbeat interval.
+                        # TC_B_01_CS: the interval of an Accepted boot becomes the heartbeat interval.
                         st.dm.set_internal("OCPPCommCtrlr", "HeartbeatInterval", str(interval))
                     st.set_registration(ACCEPTED)
                     first = not self.accepted_once

@@ -46,7 +46,7 @@ class Trigger(Block):
         st = self.station
         evse = p.get("evse")
         if evse is None or "connectorId" not in evse:
-            return None  # F06.FR.12-ish: StatusNotification needs one connector
+            return None  # a StatusNotification trigger must name one connector (TriggerMessageRequest evse.connectorId)
         e = st.evse(evse["id"])
         c = e.connector(evse["connectorId"]) if e is not None else None
         if c is None:
