@@ -1,19 +1,12 @@
 # Renesas RA board shims (MicroPython renesas-ra port). See pins.py for the wiring.
+# Everything not overridden here is the standard machine API (flexcharge.hal.mcu.MachinePort).
 # Port quirks: no machine.WDT (the WDT peripheral is programmed in register-start mode
 # through machine.mem8/mem16), UART/SPI pins fixed per id, filesystem at /flash.
 import machine
-from machine import Pin
 
 import pins
 from flexcharge.hal import Watchdog
-from flexcharge.hal.mcu import build
-from flexcharge.hal.reset import MachineReset
-from flexcharge.hal.clock import RtcClock
-
-NAME = "renesas_ra"
-MARCH = "armv7emsp"  # Cortex-M33 with single-precision FPU: M4F-compatible native code
-STORAGE_ROOT = "/flash/data"  # FAT in internal flash, mounted at /flash
-CONFIG_PATH = "/flash/station.json"
+from flexcharge.hal.mcu import MachinePort, board_api
 
 # RA6M5 WDT (User's Manual 26): refresh = write 0x00 then 0xFF to WDTRR; in register
 # start mode (OFS0.WDTSTRT = 1, the erased default) WDTCR/WDTRCR are written once
@@ -65,48 +58,19 @@ class RaWatchdog(Watchdog):
         self._m8[_WDTRR] = 0xFF
 
 
-class RenesasRa:
-    name = NAME
-    storage_root = STORAGE_ROOT
-
-    def pin_out(self, pid, value=0):
-        return Pin(pid, Pin.OUT, value=value)
-
-    def pin_in(self, pid, pull=None):
-        return Pin(pid, Pin.IN, {"up": Pin.PULL_UP, "down": Pin.PULL_DOWN, None: None}[pull])
-
-    def pwm(self, pid, freq):
-        return machine.PWM(Pin(pid), freq=freq, duty_u16=65535)
-
-    def adc(self, pid):
-        a = machine.ADC(Pin(pid))
-
-        def volts():
-            return a.read_u16() * 3.3 / 65535
-
-        return volts
-
-    def uart(self, s):
-        return machine.UART(s["id"], baudrate=s["baud"], bits=8, parity=None, stop=1, timeout=0)
-
-    def spi(self, s):
-        return machine.SPI(s["id"], baudrate=1000000, polarity=0, phase=0)
+class RenesasRa(MachinePort):
+    NAME = "renesas_ra"
+    MARCH = "armv7emsp"  # Cortex-M33 with single-precision FPU: M4F-compatible native code
+    STORAGE_ROOT = "/flash/data"  # FAT in internal flash, mounted at /flash
+    CONFIG_PATH = "/flash/station.json"
+    BUS_PINS = False  # UART/SPI pins fixed per bus id by the board config
 
     def watchdog(self):
+        # WDT limits follow PCLKB (wdt_periods_ms), not the WDT_MIN_MS/WDT_MAX_MS constants.
         return RaWatchdog(machine.mem8, machine.mem16)
 
-    def reset(self):
-        return MachineReset(machine)
 
-    def clock(self):
-        return RtcClock(machine.RTC())
-
-
-def paths():
-    """(station config path, state directory) on this board's filesystem (firmware/main.py)."""
-    return CONFIG_PATH, STORAGE_ROOT
-
-
-def make_board(config, root=None):
-    """hal.Board for the station config; `root` overrides the state directory."""
-    return build(RenesasRa(), pins, config, root)
+# The board module's interface (firmware/main.py, tools, host tests).
+paths, make_board = board_api(RenesasRa, pins)
+NAME, MARCH = RenesasRa.NAME, RenesasRa.MARCH
+STORAGE_ROOT, CONFIG_PATH = RenesasRa.STORAGE_ROOT, RenesasRa.CONFIG_PATH

@@ -1,24 +1,11 @@
 # STM32 board shims (MicroPython stm32 port). See pins.py for the wiring.
+# Everything not overridden here is the standard machine API (flexcharge.hal.mcu.MachinePort).
 # Port quirks: UART/SPI pins are fixed per bus id by the board config (no tx=/sck=
 # keywords); machine.PWM is recent on this port, older firmware gets PWM from pyb.Timer.
 import machine
-from machine import Pin
 
 import pins
-from flexcharge.hal.mcu import build
-from flexcharge.hal.watchdog import MachineWatchdog
-from flexcharge.hal.reset import MachineReset
-from flexcharge.hal.clock import RtcClock
-
-NAME = "stm32"
-MARCH = "armv7emsp"  # Cortex-M4F (F4); F7/H7 with double FPU: armv7emdp
-STORAGE_ROOT = "/flash/data"  # FAT in internal flash (small on F4: put logs on /sd)
-CONFIG_PATH = "/flash/station.json"
-# IWDG: LSI 32 kHz, prescaler up to 256, 12-bit reload -> 32768 ms max.
-WDT_MIN_MS = 1
-WDT_MAX_MS = 32768
-
-_PULL = {"up": Pin.PULL_UP, "down": Pin.PULL_DOWN, None: None}
+from flexcharge.hal.mcu import MachinePort, board_api
 
 
 class _TimerPwm:
@@ -44,50 +31,22 @@ class _TimerPwm:
         self._c.pulse_width_percent(d * 100 / 65535)
 
 
-class Stm32:
-    name = NAME
-    storage_root = STORAGE_ROOT
-
-    def pin_out(self, pid, value=0):
-        return Pin(pid, Pin.OUT, value=value)
-
-    def pin_in(self, pid, pull=None):
-        return Pin(pid, Pin.IN, _PULL[pull])
+class Stm32(MachinePort):
+    NAME = "stm32"
+    MARCH = "armv7emsp"  # Cortex-M4F (F4); F7/H7 with double FPU: armv7emdp
+    STORAGE_ROOT = "/flash/data"  # FAT in internal flash (small on F4: put logs on /sd)
+    CONFIG_PATH = "/flash/station.json"
+    # IWDG: LSI 32 kHz, prescaler up to 256, 12-bit reload -> 32768 ms max.
+    WDT_MAX_MS = 32768
+    BUS_PINS = False  # UART/SPI pins fixed per bus id by the board config
 
     def pwm(self, pid, freq):
         if hasattr(machine, "PWM"):
-            return machine.PWM(Pin(pid), freq=freq, duty_u16=65535)
-        return _TimerPwm(pid, freq)
-
-    def adc(self, pid):
-        a = machine.ADC(Pin(pid))
-
-        def volts():
-            return a.read_u16() * 3.3 / 65535
-
-        return volts
-
-    def uart(self, s):
-        return machine.UART(s["id"], baudrate=s["baud"], bits=8, parity=None, stop=1, timeout=0)
-
-    def spi(self, s):
-        return machine.SPI(s["id"], baudrate=1000000, polarity=0, phase=0)
-
-    def watchdog(self):
-        return MachineWatchdog(machine.WDT, WDT_MIN_MS, WDT_MAX_MS)
-
-    def reset(self):
-        return MachineReset(machine)
-
-    def clock(self):
-        return RtcClock(machine.RTC())
+            return MachinePort.pwm(self, pid, freq)
+        return _TimerPwm(pid, freq)  # older firmware without machine.PWM
 
 
-def paths():
-    """(station config path, state directory) on this board's filesystem (firmware/main.py)."""
-    return CONFIG_PATH, STORAGE_ROOT
-
-
-def make_board(config, root=None):
-    """hal.Board for the station config; `root` overrides the state directory."""
-    return build(Stm32(), pins, config, root)
+# The board module's interface (firmware/main.py, tools, host tests).
+paths, make_board = board_api(Stm32, pins)
+NAME, MARCH, STORAGE_ROOT, CONFIG_PATH = Stm32.NAME, Stm32.MARCH, Stm32.STORAGE_ROOT, Stm32.CONFIG_PATH
+WDT_MIN_MS, WDT_MAX_MS = Stm32.WDT_MIN_MS, Stm32.WDT_MAX_MS

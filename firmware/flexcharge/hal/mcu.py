@@ -1,9 +1,10 @@
 # Generic MCU board: assembles the HAL objects of an AC charger from a board's pin
 # map and its family shims, and polls the hardware. boards/<family>/board.py stays
-# thin: it provides the family object (`mcu`) and the pin map (`pins`) and calls build().
+# thin: a MachinePort subclass with the family's constants and only the methods its
+# port does differently, plus `paths, make_board = board_api(Port, pins)`.
 #
-# mcu (family shims, everything MCU-specific):
-#   name, storage_root
+# port (family shims, everything MCU-specific; MachinePort is the standard machine API):
+#   NAME, STORAGE_ROOT
 #   pin_out(id, value) -> Pin        pin_in(id, pull) -> Pin   (pull: "up", "down", None)
 #   pwm(id, freq) -> machine.PWM-like (duty_u16, freq)
 #   adc(id) -> callable returning the ADC pin voltage in volts
@@ -25,6 +26,9 @@ from flexcharge.hal.connector import EvseConnector
 from flexcharge.hal.indicator import LedIndicator
 from flexcharge.hal.storage import FileStorage
 from flexcharge.hal.slot import FileSlot
+from flexcharge.hal.watchdog import MachineWatchdog
+from flexcharge.hal.reset import MachineReset
+from flexcharge.hal.clock import RtcClock
 from flexcharge.compat import sleep_ms, ticks_ms, ticks_diff, print_exception
 
 
@@ -127,9 +131,9 @@ def build(mcu, pins, config, root=None):
     sets = pins.EVSES
     if len(evses) > len(sets):
         raise ConfigError("board %s has pins for %d EVSE(s), the configuration has %d"
-                          % (mcu.name, len(sets), len(evses)))
-    b = McuBoard(mcu.name)
-    root = (root or mcu.storage_root).rstrip("/")
+                          % (mcu.NAME, len(sets), len(evses)))
+    b = McuBoard(mcu.NAME)
+    root = (root or mcu.STORAGE_ROOT).rstrip("/")
     b.storage = FileStorage(root + "/store")
     b.slot = FileSlot(root + "/slot")
     b.clock = mcu.clock()
@@ -153,7 +157,7 @@ def build(mcu, pins, config, root=None):
         p = sets[i]
         eid = e["id"]
         if e.get("connectors", 1) != 1:
-            raise ConfigError("EVSE %d: board %s has one connector per EVSE" % (eid, mcu.name))
+            raise ConfigError("EVSE %d: board %s has one connector per EVSE" % (eid, mcu.NAME))
         pilot = PwmPilot(mcu.pwm(p["cp_pwm"], 1000), mcu.adc(p["cp_adc"]),
                          pins.CP_GAIN, pins.CP_OFFSET, pins.CP_SAMPLES, spacing_us=pins.CP_SPACING_US)
         fb = p.get("relay_fb")
@@ -185,3 +189,84 @@ def build(mcu, pins, config, root=None):
         b.rfid = MFRC522(mcu.spi(r), mcu.pin_out(r["cs"], 1),
                          None if r.get("rst") is None else mcu.pin_out(r["rst"], 1))
     return b
+
+
+class MachinePort:
+    """Family shims on the standard MicroPython `machine` API. A board subclasses it,
+    sets the class constants and overrides only what its port does differently."""
+
+    NAME = None  # board folder name
+    MARCH = None  # mpy-cross -march (also in board.json)
+    STORAGE_ROOT = None  # state directory (FileStorage, FileSlot)
+    CONFIG_PATH = None  # station configuration file
+    WDT_MIN_MS = 1  # machine.WDT timeout limits and step of the hardware
+    WDT_MAX_MS = None
+    WDT_STEP_MS = 1
+    ADC_FULL_SCALE = 3.3  # ADC pin volts at read_u16() == 65535 (the ADC reference)
+    # False: the port takes no tx=/rx=/sck=/mosi=/miso=; the board config fixes the pins of each bus id.
+    BUS_PINS = True
+
+    def __init__(self):
+        import machine  # here, not at import: hal/ also loads on CPython without `machine`
+
+        self.machine = machine
+        self.Pin = P = machine.Pin
+        self.pulls = {"up": P.PULL_UP, "down": P.PULL_DOWN, None: None}
+
+    def pin_out(self, pid, value=0):
+        return self.Pin(pid, self.Pin.OUT, value=value)
+
+    def pin_in(self, pid, pull=None):
+        return self.Pin(pid, self.Pin.IN, self.pulls[pull])
+
+    def pwm(self, pid, freq):
+        # Starts at 100 % (steady +12 V, state A/B1).
+        return self.machine.PWM(self.Pin(pid), freq=freq, duty_u16=65535)
+
+    def adc(self, pid):
+        a = self.machine.ADC(self.Pin(pid))
+        fs = self.ADC_FULL_SCALE
+
+        def volts():
+            return a.read_u16() * fs / 65535
+
+        return volts
+
+    def uart(self, s):
+        m = self.machine
+        if not self.BUS_PINS:
+            return m.UART(s["id"], baudrate=s["baud"], bits=8, parity=None, stop=1, timeout=0)
+        return m.UART(s["id"], baudrate=s["baud"], bits=8, parity=None, stop=1,
+                      tx=self.Pin(s["tx"]), rx=self.Pin(s["rx"]), timeout=0)
+
+    def spi(self, s):
+        m = self.machine
+        if not self.BUS_PINS:
+            return m.SPI(s["id"], baudrate=1000000, polarity=0, phase=0)
+        P = self.Pin
+        return m.SPI(s["id"], baudrate=1000000, polarity=0, phase=0,
+                     sck=P(s["sck"]), mosi=P(s["mosi"]), miso=P(s["miso"]))
+
+    def watchdog(self):
+        return MachineWatchdog(self.machine.WDT, self.WDT_MIN_MS, self.WDT_MAX_MS, self.WDT_STEP_MS)
+
+    def reset(self):
+        return MachineReset(self.machine)
+
+    def clock(self):
+        return RtcClock(self.machine.RTC())
+
+
+def board_api(port, pins):
+    """paths() and make_board() of a boards/<family>/board.py, for its MachinePort
+    subclass `port` and its pin map module `pins`."""
+
+    def paths():
+        """(station config path, state directory) on this board's filesystem (firmware/main.py)."""
+        return port.CONFIG_PATH, port.STORAGE_ROOT
+
+    def make_board(config, root=None):
+        """hal.Board for the station config; `root` overrides the state directory."""
+        return build(port(), pins, config, root)
+
+    return paths, make_board
