@@ -9,9 +9,10 @@ import json
 import time
 import asyncio
 
-from flexcharge.hal import Board, Clock, Watchdog, Reset, Indicator, ConnectorHw
+from flexcharge.hal import Board, Clock, Watchdog, Reset, Indicator, ConnectorHw, ControlPilot, Contactor, Meter
+from flexcharge.hal import iec61851 as cp
 from flexcharge.hal.storage import FileStorage
-from flexcharge.compat import ticks_ms
+from flexcharge.compat import ticks_ms, ticks_diff
 
 PILOT_STATES = ("A", "B", "C", "D", "E", "F")
 
@@ -97,6 +98,142 @@ class SimConnector(ConnectorHw):
         self.locked = locked
 
 
+class SimPilot(ControlPilot):
+    """The EVSE side of the control pilot: the PWM we generate, and the state the simulated
+    EV puts on the line (the world's `ev` state; A when no cable)."""
+
+    def __init__(self, board, evse):
+        self.board = board
+        self.evse = evse
+        self._duty = cp.STEADY
+        self._offered = 0
+
+    def state(self):
+        return self.board.ev_state(self.evse)
+
+    def last_state(self):
+        return self.state()
+
+    def offer(self, amps):
+        d = cp.duty_for_current(amps)
+        if d is None:
+            self._set(cp.STEADY, 0)
+        else:
+            self._set(d, min(amps, cp.MAX_CURRENT))
+
+    def disable(self):
+        self._set(cp.OFF, 0)
+
+    def _set(self, duty, offered):
+        if duty == self._duty and offered == self._offered:
+            return
+        self.board.meter_touch(self.evse)  # energy so far accrues at the old offer
+        self._duty = duty
+        self._offered = offered
+        self.board.pilot_changed(self.evse)
+
+    def duty(self):
+        return self._duty
+
+    def offered(self):
+        return self._offered
+
+
+class SimContactor(Contactor):
+    """Relay with a mirror contact. While the world has fault code ContactorWelded, a
+    closed contactor stays closed when told to open (welded contacts)."""
+
+    def __init__(self, board, evse):
+        self.board = board
+        self.evse = evse
+        self._cmd = False
+        self._fb = False
+
+    def close(self):
+        if not self._cmd or not self._fb:
+            self.board.meter_touch(self.evse)
+            self._cmd = True
+            self._fb = True
+            self.board.pilot_changed(self.evse)
+
+    def open(self):
+        if self._cmd:
+            self.board.meter_touch(self.evse)
+            self._cmd = False
+            if self.board.world["fault"].get(str(self.evse)) != WELDED:
+                self._fb = False
+            self.board.pilot_changed(self.evse)
+
+    def is_closed(self):
+        return self._fb
+
+    def welded(self):
+        return self._fb and not self._cmd
+
+    def repair(self):
+        if self._fb != self._cmd:
+            self.board.meter_touch(self.evse)
+            self._fb = self._cmd
+            self.board.pilot_changed(self.evse)
+
+
+class SimMeter(Meter):
+    """Energy meter at the outlet. Power = what the EV draws (`load`) capped by the offered
+    current x voltage x phases, while the contactor is closed and the EV is in state C/D.
+    The energy register integrates that power over time and lives in the world (a real
+    meter keeps its register through a power cut); saved at most every 5 s while running."""
+
+    def __init__(self, board, evse, voltage, phases):
+        self.board = board
+        self.evse = evse
+        self.voltage = float(voltage)
+        self.phases = phases
+        self._t = board.ms()
+        self._saved = self._t
+
+    def power(self):
+        b = self.board
+        e = self.evse
+        c = b.contactors[e]
+        if not c.is_closed() or b.ev_state(e) not in ("C", "D"):
+            return 0.0
+        cap = b.pilots[e].offered() * self.voltage * self.phases
+        load = b.load_w(e)
+        return float(load if load < cap else cap)
+
+    def update(self, save=False):
+        b = self.board
+        now = b.ms()
+        dt = ticks_diff(now, self._t)
+        self._t = now
+        if dt > 0:
+            p = self.power()
+            if p > 0:
+                k = str(self.evse)
+                en = b.world["energy"]
+                en[k] = en.get(k, 0.0) + p * dt / 3600000.0
+                if save or ticks_diff(now, self._saved) >= 5000:
+                    self._saved = now
+                    b._save_world()
+                    return
+        if save:
+            b._save_world()
+
+    def energy_wh(self):
+        return self.board.world["energy"].get(str(self.evse), 0.0)
+
+    def read(self):
+        self.update()
+        p = self.power()
+        n = self.phases
+        amps = p / (self.voltage * n) if n else 0.0
+        return {"energy_wh": self.energy_wh(), "power_w": p, "current_a": (amps,) * n,
+                "voltage_v": (self.voltage,) * n}
+
+
+WELDED = "ContactorWelded"
+
+
 class SimBoard(Board):
     name = "unix"
 
@@ -112,10 +249,21 @@ class SimBoard(Board):
         for e in config["evses"]:
             self.ncon[e["id"]] = e.get("connectors", 1)
         self.world = self._load_world()
+        self.ms = ticks_ms  # time base of the energy integration (tests replace it)
         self.connectors = {}
         for eid in self.evse_ids:
             for c in range(1, self.ncon[eid] + 1):
                 self.connectors[(eid, c)] = SimConnector(self, eid, c)
+        # Per EVSE: control pilot, contactor, meter (flexcharge.hal interfaces).
+        self.pilots = {}
+        self.contactors = {}
+        self.meters = {}
+        self._pilot_seen = {}
+        for e in config["evses"]:
+            eid = e["id"]
+            self.pilots[eid] = SimPilot(self, eid)
+            self.contactors[eid] = SimContactor(self, eid)
+            self.meters[eid] = SimMeter(self, eid, e.get("voltage", 230), e.get("phases", 3))
 
     # -- world state ------------------------------------------------------------
     def _load_world(self):
@@ -128,13 +276,29 @@ class SimBoard(Board):
                 w = None
         if not isinstance(w, dict):
             w = {}
-        for k in ("plugged", "ev", "load", "fault"):
+        for k in ("plugged", "ev", "load", "fault", "energy"):
             if not isinstance(w.get(k), dict):
                 w[k] = {}
         return w
 
     def _save_world(self):
         self.storage.write("world.json", json.dumps(self.world))
+
+    # -- simulated power path ------------------------------------------------------------
+    def meter_touch(self, evse):
+        m = self.meters.get(evse) if hasattr(self, "meters") else None
+        if m is not None:
+            m.update()
+
+    def pilot_changed(self, evse):
+        """`pilot` event whenever the PWM duty or the contactor changes (launcher contract)."""
+        p = self.pilots[evse]
+        c = self.contactors[evse]
+        now = (round(p.duty(), 1), c.is_closed())
+        if self._pilot_seen.get(evse) == now:
+            return
+        self._pilot_seen[evse] = now
+        self.indicator.report("pilot", {"evse": evse, "duty": now[0], "contactor": now[1]})
 
     # -- commands ------------------------------------------------------------------
     def _error(self, msg, line=None):
@@ -192,6 +356,7 @@ class SimBoard(Board):
 
     def _plug(self, cmd, plugged):
         e, c = self._evse(cmd, True)
+        self.meter_touch(e)
         if not self._set("plugged", "%d/%d" % (e, c), True if plugged else None):
             return None
         # A plugged EV starts in state B, an unplugged connector is state A.
@@ -205,6 +370,7 @@ class SimBoard(Board):
         s = cmd.get("state")
         if s not in PILOT_STATES:
             raise ValueError("state must be one of A-F")
+        self.meter_touch(e)
         if not self._set("ev", str(e), None if s == "A" else s):
             return None
         self.emit("ev", {"evse": e, "state": s})
@@ -215,6 +381,7 @@ class SimBoard(Board):
         w = cmd.get("watts")
         if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
             raise ValueError("watts must be a number >= 0")
+        self.meter_touch(e)
         if not self._set("load", str(e), w if w else None):
             return None
         self.emit("load", {"evse": e, "watts": w})
@@ -244,6 +411,9 @@ class SimBoard(Board):
         e, _ = self._evse(cmd)
         if not self._set("fault", str(e), None):
             return None
+        c = self.contactors.get(e)
+        if c is not None:
+            c.repair()  # the welded contactor was replaced
         self.emit("clear_fault", {"evse": e})
         return "clear_fault"
 

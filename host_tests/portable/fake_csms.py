@@ -29,6 +29,8 @@ class FakeLink:
             r = self.csms.answer(msg[2], msg[3])
             if r is not None:
                 self.push(json.dumps([3, msg[1], r]))
+                for text in self.csms.followup(msg[2]):
+                    self.push(text)  # in the same read burst, right behind the answer
         else:
             self.csms.replies.append(msg)
 
@@ -63,6 +65,7 @@ class FakeCsms:
         self.refuse = False
         self.attempts = 0
         self.t0 = ticks_ms()
+        self.followup = lambda action: ()
 
     def clock(self):
         from flexcharge.compat import ticks_diff

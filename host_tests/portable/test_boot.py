@@ -246,3 +246,39 @@ def test_evse_and_station_availability_mirror_their_connectors():
     assert dm.get("ChargingStation", "Model") == "M2" and dm.get("ChargingStation", "SerialNumber") == "SN9"
     sn = [p for a, p in csms.calls if a == "StatusNotification"][3:]
     assert sorted((p["evseId"], p["connectorStatus"]) for p in sn) == [(1, "Faulted"), (2, "Occupied")]
+
+
+def test_call_right_behind_a_rejected_answer_gets_security_error():
+    # B03.FR.08: the frame after a Rejected BootNotificationResponse is judged by the new state,
+    # even when it arrives in the same read burst, before the boot task resumes.
+    state = {"n": 0}
+
+    def answer(action, payload):
+        if action == "BootNotification":
+            state["n"] += 1
+            st = "Rejected" if state["n"] == 1 else "Accepted"
+            return {"currentTime": "2026-01-01T00:00:00Z", "interval": 1, "status": st}
+        return accept()(action, payload)
+
+    app, csms, out = make(answer)
+    sent = []
+
+    def followup(action):
+        if action == "BootNotification" and not sent:
+            sent.append(1)
+            return ('[2, "fast1", "GetBaseReport", {"requestId": 5, "reportBase": "FullInventory"}]',)
+        return ()
+
+    csms.followup = followup
+
+    async def go():
+        t = asyncio.create_task(app.run())
+        await wait_for(lambda: csms.reply_to("fast1") is not None)
+        await wait_for(lambda: app.station.registration == "Accepted", 4)
+        app.shutdown(0)
+        await t
+
+    run(go())
+    r = csms.reply_to("fast1")
+    assert r[0] == 4 and r[2] == "SecurityError", r
+    assert "NotifyReport" not in csms.actions()

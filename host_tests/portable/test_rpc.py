@@ -237,3 +237,18 @@ def test_error_description_is_truncated_to_255():
 
     r = json.loads(encode_error("x", "GenericError", "d" * 1000))
     assert len(r[3]) == 255
+
+
+def test_on_result_runs_before_the_next_frame_is_read():
+    rpc, ws, blk, log = make()
+    seen = []
+
+    async def go():
+        t = asyncio.create_task(rpc.call("BootNotification", {}, 5, on_result=lambda p: seen.append(p["status"])))
+        await asyncio.sleep(0)
+        await rpc.on_message(json.dumps([3, ws.sent[0][1], {"status": "Rejected"}]))
+        assert seen == ["Rejected"]  # synchronously, before the caller resumed
+        assert not t.done()
+        await t
+
+    run(go())

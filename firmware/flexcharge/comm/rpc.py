@@ -78,16 +78,18 @@ class Rpc:
         await ws.send(text)
 
     # -- station -> CSMS ----------------------------------------------------
-    async def call(self, action, payload, timeout_s=30):
+    async def call(self, action, payload, timeout_s=30, on_result=None):
         """Send a CALL and wait for its answer. Returns the CALLRESULT payload.
 
+        on_result(payload), if given, runs synchronously as the CALLRESULT is read, before the
+        next frame is processed: state that gates the next CSMS message is set there (B03.FR.08).
         Raises CallError (CALLERROR received), CallTimeout, NotConnected."""
         async with self._lock:
             if self.ws is None:
                 raise NotConnected("not connected")
             mid = self.ids()
             ev = asyncio.Event()
-            p = [mid, action, ev, None]
+            p = [mid, action, ev, None, on_result]
             self._pending = p
             try:
                 await self._send(encode_call(mid, action, payload))
@@ -160,6 +162,11 @@ class Rpc:
                 p[3] = CallError(FORMAT_VIOLATION, "malformed CALLRESULT")
             else:
                 p[3] = payload
+                if p[4] is not None:
+                    try:
+                        p[4](payload)
+                    except Exception as e:
+                        self.log.warn("on_result of %s failed: %r" % (p[1], e))
         else:
             code = msg[2] if isinstance(msg[2], str) else "GenericError"
             desc = msg[3] if len(msg) > 3 and isinstance(msg[3], str) else ""

@@ -161,7 +161,7 @@ class Station:
             return action in _SOLICITED or action == self.triggered
         return False
 
-    async def call(self, action, payload, wait=False):
+    async def call(self, action, payload, wait=False, on_result=None):
         """Send a CALL; returns the CALLRESULT payload, checked against the schema.
 
         Raises NotConnected when offline or when the registration state forbids the
@@ -175,7 +175,7 @@ class Station:
         if action == self.triggered:
             self.triggered = None
         timeout = self.dm.get_int("OCPPCommCtrlr", "MessageTimeout", 30, var_instance="Default")
-        res = await self.rpc.call(action, payload, timeout)
+        res = await self.rpc.call(action, payload, timeout, on_result)
         err = self.profile.validate(action + "Response", res)
         if err is not None:
             # Robust in what we accept, but a response we cannot read is not a success.

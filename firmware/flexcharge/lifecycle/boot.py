@@ -27,6 +27,12 @@ from flexcharge.core.blocks.g_availability.status import Status
 from flexcharge.core.blocks.g_availability.heartbeat import Heartbeat
 from flexcharge.core.blocks.f_remote_control.trigger import Trigger
 from flexcharge.core.blocks.n_diagnostics.monitoring import Monitoring
+from flexcharge.core.blocks.c_authorization.authorization import Authorization
+from flexcharge.core.blocks.e_transactions.transactions import Transactions
+from flexcharge.core.blocks.g_availability.availability import Availability
+from flexcharge.core.blocks.b_provisioning.reset import Reset
+from flexcharge.core.blocks.h_reservation.reservation import Reservation
+from flexcharge.core.blocks.f_remote_control.remote import Remote
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -63,13 +69,29 @@ class App:
         self.boot.on_accepted_first = self._forget_reason
         self.status = Status(st)
         self.heartbeat = Heartbeat(st)
+        self.trigger = Trigger(st, self.boot, self.status, self.heartbeat)
+        self.auth = Authorization(st)
+        self.tx = tx = Transactions(st, self.status, self.auth)
+        # Order matters: Status.overrides run in construction order, Unavailable outranks Reserved.
+        self.availability = Availability(st, self.status, tx)
+        self.reset = Reset(st, tx, self.status)
+        self.reservation = Reservation(st, self.status, tx, self.availability)
+        tx.reservation = self.reservation
+        self.trigger.triggers["TransactionEvent"] = lambda p: tx.trigger_transaction_event(_evse_of(p))
+        self.trigger.triggers["MeterValues"] = lambda p: tx.trigger_meter_values(_evse_of(p))
         self.blocks = (
             self.boot,
             Variables(st),
             self.status,
             self.heartbeat,
-            Trigger(st, self.boot, self.status, self.heartbeat),
+            self.trigger,
             Monitoring(st),
+            self.auth,
+            tx,
+            self.availability,
+            self.reset,
+            self.reservation,
+            Remote(st, tx, self.reservation),
         )
         for t in standard.TABLES:
             dm.add_table(t)
@@ -149,8 +171,9 @@ class App:
     def _hw_event(self, kind, data):
         if kind == "shutdown":
             self.shutdown(EXIT_OK)
-        elif kind in ("plug", "unplug", "fault", "clear_fault"):
-            self.status.refresh(data.get("evse"))
+        else:
+            # plug/unplug/ev/load/fault/clear_fault/tag; the Transactions block refreshes Status too.
+            self.tx.on_hw_event(kind, data)
 
     # -- lifecycle ------------------------------------------------------------------------
     def _forget_reason(self):
@@ -194,6 +217,11 @@ class App:
             t.cancel()
         await asyncio.sleep(0)
         return self.exit_code
+
+
+def _evse_of(payload):
+    e = payload.get("evse")
+    return e.get("id") if isinstance(e, dict) else None
 
 
 def _read_json(storage, name):

@@ -29,6 +29,7 @@ class Boot(Block):
         self._triggered = False
         self.accepted_once = False
         self.on_accepted_first = None  # lifecycle hook: forget the recorded boot reason
+        self.refusing = False  # the last BootNotification was Rejected (gate, B03.FR.08)
         self._not_before = None  # ticks before which no BootNotification may go (B03, even across reconnects)
 
     def start(self):
@@ -37,9 +38,14 @@ class Boot(Block):
 
     def gate(self, action):
         # B03.FR.08 / TC_B_30_CS: while Rejected, CSMS-initiated messages get SecurityError.
-        if self.station.registration == REJECTED:
+        if self.refusing:
             return CallError(SECURITY_ERROR, "BootNotification was Rejected")
         return None
+
+    def _on_result(self, res):
+        # Runs as the BootNotificationResponse is read, so a CSMS CALL right behind it is
+        # already judged by the new status (the waiting coroutine resumes only later).
+        self.refusing = res.get("status") == REJECTED
 
     def _on_online(self, online):
         if online:
@@ -81,7 +87,7 @@ class Boot(Block):
                     continue
             wait_s = _DEFAULT_RETRY_S
             try:
-                res = await st.call("BootNotification", self.payload())
+                res = await st.call("BootNotification", self.payload(), on_result=self._on_result)
             except NotConnected:
                 return  # the next connection wakes us
             except (CallError, CallTimeout) as e:

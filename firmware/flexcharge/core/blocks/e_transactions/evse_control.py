@@ -1,0 +1,111 @@
+# The charging controller of one EVSE (IEC 61851-1 mode 3): control pilot PWM from the
+# current we allow, contactor from the EV's request, with welding/fault checks.
+#
+#   allowed >= 6 A, EV in B        pilot offers (PWM), contactor open   (B2: EV may request)
+#   allowed >= 6 A, EV in C        pilot offers, contactor closed       (C2: charging)
+#   allowed <  6 A                 steady +12 V (no offer), contactor open (B1/C1)
+#   fault / welded / EV in E,F     pilot state F (-12 V), contactor open
+#   EV in D (ventilation asked)    no ventilation on our boards: treated as not allowed
+#
+# The board supplies pilots/contactors/meters per EVSE (flexcharge.hal); an EVSE without
+# them (e.g. a board still being brought up) reads as "no EV, nothing measured".
+from flexcharge.hal import iec61851 as cp
+
+WELDED = "ContactorWelded"
+
+
+class EvseControl:
+    def __init__(self, evse, board):
+        self.evse = evse  # core.station.EVSE (id, max_current, phases, voltage, connectors)
+        eid = evse.id
+        self.pilot = getattr(board, "pilots", {}).get(eid)
+        self.contactor = getattr(board, "contactors", {}).get(eid)
+        self.meter = getattr(board, "meters", {}).get(eid)
+        self.fault = None  # latched controller fault (welding), cleared by clear_fault()
+
+    # -- inputs ------------------------------------------------------------------------
+    def plugged_connector(self):
+        """Id of the plugged connector, or None."""
+        for c in self.evse.connectors:
+            if c.hw is not None and c.hw.plugged():
+                return c.id
+        return None
+
+    def ev_state(self):
+        if self.pilot is not None:
+            return self.pilot.state()
+        return "B" if self.plugged_connector() is not None else "A"
+
+    def faulted(self):
+        if self.fault is not None:
+            return self.fault
+        for c in self.evse.connectors:
+            if c.hw is not None:
+                f = c.hw.faulted()
+                if f:
+                    return f
+        return None
+
+    def closed(self):
+        return self.contactor is not None and self.contactor.is_closed()
+
+    def offered(self):
+        return self.pilot.offered() if self.pilot is not None else 0
+
+    def reading(self):
+        if self.meter is None:
+            return None
+        try:
+            return self.meter.read()
+        except Exception:
+            return None
+
+    def energy_wh(self):
+        r = self.reading()
+        return r.get("energy_wh") if r else None
+
+    def power_w(self):
+        r = self.reading()
+        return r.get("power_w", 0) if r else 0
+
+    # -- outputs ------------------------------------------------------------------------
+    def apply(self, amps):
+        """Drive pilot and contactor for `amps` allowed now (0: no charging)."""
+        p = self.pilot
+        fault = self.faulted()
+        st = self.ev_state() if p is not None else ("B" if self.plugged_connector() else "A")
+        # State F read while we drive -12 V ourselves is our own doing, not the EV's.
+        if fault or st == "E" or (st == "F" and (p is None or p.duty() != cp.OFF)):
+            self._open()
+            if p is not None:
+                p.disable()
+            return
+        if amps > self.evse.max_current:
+            amps = self.evse.max_current
+        if amps >= cp.MIN_CURRENT and st in ("B", "C"):
+            if p is not None:
+                p.offer(amps)
+            if st == "C":
+                if self.contactor is not None:
+                    self.contactor.close()
+            else:
+                self._open()
+        else:
+            # Offer withdrawn first, then the power path opens (IEC 61851-1: no offer before
+            # opening under load; the simulated EV reacts at once).
+            if p is not None:
+                p.offer(0)
+            self._open()
+
+    def _open(self):
+        c = self.contactor
+        if c is None:
+            return
+        c.open()
+        # Welding check: commanded open but the feedback still reads closed.
+        if c.welded():
+            self.fault = WELDED
+
+    def clear_fault(self):
+        if self.contactor is None or not self.contactor.welded():
+            self.fault = None
