@@ -1,5 +1,5 @@
 # J metering helpers: sampledValue construction and interval arithmetic.
-from flexcharge.core.blocks.e_transactions import metering as m
+from flexcharge.core.blocks.j_meter_values import metering as m
 
 R3 = {"energy_wh": 1234.567, "power_w": 6900.0, "current_a": (10.0, 10.0, 10.0), "voltage_v": (230.0, 229.5, 231.0)}
 R1 = {"energy_wh": 5.0, "power_w": 0.0, "current_a": (0.0,), "voltage_v": (230.0,)}

@@ -28,7 +28,7 @@ import asyncio
 from flexcharge.core.router import Block, on
 from flexcharge.core import timefmt
 from flexcharge.comm.errors import CallError, CallTimeout, NotConnected
-from flexcharge.core.blocks.e_transactions import metering as mtr
+from flexcharge.core.blocks.j_meter_values import metering as mtr
 from flexcharge.core.blocks.e_transactions.txqueue import TxQueue
 from flexcharge.core.blocks.e_transactions.transaction import Transaction, TxStore, new_id
 from flexcharge.core.blocks.e_transactions.evse_control import EvseControl
