@@ -105,6 +105,21 @@ def accept(interval=60):
     return answer
 
 
+def boot_then_accept(first_status, interval):
+    """Answer the first BootNotification with first_status, every later one with Accepted."""
+    state = {"n": 0}
+    rest = accept()
+
+    def answer(action, payload):
+        if action == "BootNotification":
+            state["n"] += 1
+            st = first_status if state["n"] == 1 else "Accepted"
+            return {"currentTime": "2026-01-01T00:00:00Z", "interval": interval, "status": st}
+        return rest(action, payload)
+
+    return answer
+
+
 async def wait_for(cond, timeout=5.0):
     t = ticks_ms()
     from flexcharge.compat import ticks_diff

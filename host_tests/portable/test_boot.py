@@ -5,7 +5,7 @@ import json
 import asyncio
 
 from support import run, tmpdir
-from fake_csms import FakeCsms, accept, wait_for
+from fake_csms import FakeCsms, accept, boot_then_accept, wait_for
 from board import SimBoard
 from flexcharge.lifecycle.boot import App, EXIT_RESET
 from flexcharge.lifecycle.config import check
@@ -71,16 +71,7 @@ def test_accepted_boot_sets_clock_interval_and_reports_all_connectors():
 
 
 def test_pending_sends_only_bootnotification_and_answers_csms():
-    state = {"n": 0}
-
-    def answer(action, payload):
-        if action == "BootNotification":
-            state["n"] += 1
-            st = "Pending" if state["n"] == 1 else "Accepted"
-            return {"currentTime": "2026-01-01T00:00:00Z", "interval": 1, "status": st}
-        return accept()(action, payload)
-
-    app, csms, out = make(answer)
+    app, csms, out = make(boot_then_accept("Pending", 1))
 
     async def go():
         t = asyncio.create_task(app.run())
@@ -109,16 +100,7 @@ def test_pending_sends_only_bootnotification_and_answers_csms():
 
 
 def test_trigger_bootnotification_while_pending_resends_at_once():
-    state = {"n": 0}
-
-    def answer(action, payload):
-        if action == "BootNotification":
-            state["n"] += 1
-            st = "Pending" if state["n"] == 1 else "Accepted"
-            return {"currentTime": "2026-01-01T00:00:00Z", "interval": 30, "status": st}
-        return accept()(action, payload)
-
-    app, csms, out = make(answer)
+    app, csms, out = make(boot_then_accept("Pending", 30))
 
     async def go():
         t = asyncio.create_task(app.run())
@@ -137,16 +119,7 @@ def test_trigger_bootnotification_while_pending_resends_at_once():
 
 
 def test_rejected_is_silent_and_refuses_csms_calls():
-    state = {"n": 0}
-
-    def answer(action, payload):
-        if action == "BootNotification":
-            state["n"] += 1
-            st = "Rejected" if state["n"] == 1 else "Accepted"
-            return {"currentTime": "2026-01-01T00:00:00Z", "interval": 1, "status": st}
-        return accept()(action, payload)
-
-    app, csms, out = make(answer)
+    app, csms, out = make(boot_then_accept("Rejected", 1))
 
     async def go():
         t = asyncio.create_task(app.run())
@@ -251,16 +224,7 @@ def test_evse_and_station_availability_mirror_their_connectors():
 def test_call_right_behind_a_rejected_answer_gets_security_error():
     # B03.FR.08: the frame after a Rejected BootNotificationResponse is judged by the new state,
     # even when it arrives in the same read burst, before the boot task resumes.
-    state = {"n": 0}
-
-    def answer(action, payload):
-        if action == "BootNotification":
-            state["n"] += 1
-            st = "Rejected" if state["n"] == 1 else "Accepted"
-            return {"currentTime": "2026-01-01T00:00:00Z", "interval": 1, "status": st}
-        return accept()(action, payload)
-
-    app, csms, out = make(answer)
+    app, csms, out = make(boot_then_accept("Rejected", 1))
     sent = []
 
     def followup(action):
