@@ -84,7 +84,7 @@ class FakeStation:
     def isonow(self):
         return timefmt.iso(self.t)
 
-    async def call(self, action, payload):
+    async def call(self, action, payload, wait=False, on_result=None):
         self.calls.append((action, payload))
         if not self.online:
             raise NotConnected("offline")
@@ -93,6 +93,8 @@ class FakeStation:
             r = r(payload)
         if isinstance(r, Exception):
             raise r
+        if on_result is not None:
+            on_result(r)  # as core/station.py does: while the answer is read
         await asyncio.sleep(0)
         return r
 

@@ -175,7 +175,14 @@ class Station:
         if action == self.triggered:
             self.triggered = None
         timeout = self.dm.get_int("OCPPCommCtrlr", "MessageTimeout", 30, var_instance="Default")
-        res = await self.rpc.call(action, payload, timeout, on_result)
+        checked = None
+        if on_result is not None:
+            # on_result runs as the answer is read (before the next frame); only a valid answer counts.
+            def checked(r):
+                if self.profile.validate(action + "Response", r) is None:
+                    on_result(r)
+
+        res = await self.rpc.call(action, payload, timeout, checked)
         err = self.profile.validate(action + "Response", res)
         if err is not None:
             # Robust in what we accept, but a response we cannot read is not a success.

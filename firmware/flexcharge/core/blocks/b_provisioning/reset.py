@@ -66,6 +66,10 @@ class Reset(Block):
                 await self.tx.stop(t.evse_id, "ImmediateReset", "ResetCommand")  # B12.FR.04
             except Exception as e:  # B12.FR.04 says "attempt": a failure does not stop the reset
                 self.station.log.error("stop before reset failed: %r" % (e,))
+        # TC_B_22_CS: the Ended events reach the CSMS before the new BootNotification (bounded wait).
+        drained = getattr(self.tx, "drained", None)
+        if drained is not None:
+            await drained(5)
         await self._reboot("RemoteReset")
 
     async def _reboot(self, reason):

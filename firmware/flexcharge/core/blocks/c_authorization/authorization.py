@@ -171,10 +171,9 @@ class Authorization(LocalListHandlers):
         req = {"idToken": {"idToken": id_token["idToken"], "type": id_token["type"]}}
         if id_token.get("additionalInfo"):
             req["idToken"]["additionalInfo"] = id_token["additionalInfo"]
-        res = await self.station.call("Authorize", req)  # C01 (TC_C_02_CS)
-        info = res["idTokenInfo"]
-        self._store(k, info, now)  # C10.FR.04 (TC_C_33_CS)
-        return info
+        # The cache is updated as the answer is read, so a ClearCache right behind it wins (C11).
+        res = await self.station.call("Authorize", req, on_result=lambda r: self._store(k, r["idTokenInfo"], now))  # C01 (TC_C_02_CS), C10.FR.04 (TC_C_33_CS)
+        return res["idTokenInfo"]
 
     def _store(self, k, info, now):
         if self._cache_on():

@@ -62,7 +62,11 @@ _FAULT_REASON = {"GroundFailure": "GroundFault", "OverCurrentFailure": "Overcurr
 # Triggers reported even when the chargingState did not change.
 _ALWAYS = ("Authorized", "StopAuthorized", "RemoteStart", "RemoteStop", "Deauthorized", "EVConnectTimeout",
            "EnergyLimitReached", "CablePluggedIn", "EVCommunicationLost", "Trigger", "AbnormalCondition")
-_METER_TRIGGERS = ("MeterValuePeriodic", "MeterValueClock", "Trigger")
+# Meter-only Updates may leave an unchanged chargingState out; a triggered event always carries it (TC_F_13/14).
+_METER_TRIGGERS = ("MeterValuePeriodic", "MeterValueClock")
+# The 1 s ticker is not in phase with a transaction's start: a sample due within half a tick is
+# taken now, not up to a second late (keeps TxUpdatedInterval gaps even).
+_TICK_SLACK_S = 0.5
 _HW_CAUSE = {"plug": "CablePluggedIn", "unplug": "EVCommunicationLost", "ev": "ChargingStateChanged",
              "load": "ChargingStateChanged", "fault": "AbnormalCondition", "clear_fault": "ChargingStateChanged"}
 
@@ -305,6 +309,12 @@ class Transactions(Block):
             return
         s = self._tag_slot(evse_id, tok)
         if s is None:
+            if evse_id is None and not self.idle():
+                # Perhaps a master pass the station has not seen yet: only the CSMS can tell (C16).
+                info = await self.auth.authorize(tok, None)
+                if self.auth.is_master_pass(tok, info):
+                    await self._master_pass_all(tok, info)
+                    return
             st.report("authorize", {"id": tok["idToken"], "status": "NoEVSE"})
             return
         a = s.auth
@@ -330,6 +340,12 @@ class Transactions(Block):
             st.report("authorize", {"evse": s.evse.id, "id": tok["idToken"], "status": "Blocked"})
             return
         info = await self.auth.authorize(tok, s.evse.id)
+        if self.auth.is_master_pass(tok, info):
+            # C16: first seen here, the AuthorizeResponse's group makes it a master pass: it starts nothing.
+            st.report("authorize", {"evse": s.evse.id, "id": tok["idToken"], "status": "MasterPass"})
+            if not self.idle():
+                await self._master_pass_all(tok, info)
+            return
         status = info.get("status") if isinstance(info, dict) else None
         if status == "Accepted" and not self._reservation_allows(s, tok, info):
             status = "Reserved"  # H01: reserved for another idToken / group
@@ -338,8 +354,9 @@ class Transactions(Block):
             return
         self._authorize(s, tok, info, None, "Authorized")
 
-    async def _master_pass_all(self, tok):
-        info = await self.auth.authorize(tok, None)
+    async def _master_pass_all(self, tok, info=None):
+        if info is None:
+            info = await self.auth.authorize(tok, None)
         for s in self.slots:
             if s.auth is not None and self.auth.may_stop(s.auth["tok"], s.auth["info"], tok, info):
                 self._deauthorize(s, "StopAuthorized", "MasterPass", stop_token=tok)
@@ -608,7 +625,7 @@ class Transactions(Block):
                 e = s.ctl.energy_wh()
                 if e is not None:
                     f["energyWh"] = round(e - tx.start_wh, 1)
-            f["duration"] = int(now - tx.started_at) if tx.started_at else 0
+            f["duration"] = int(now - tx.started_at + 0.5) if tx.started_at else 0
         st.report("transaction", f)
         self._kick.set()
         return True
@@ -641,7 +658,7 @@ class Transactions(Block):
             if upd > 0:
                 if tx.next_updated is None:
                     tx.next_updated = tx.started_at + upd
-                if now >= tx.next_updated:
+                if now + _TICK_SLACK_S >= tx.next_updated:
                     # J02 / TC_J_09: MeterValuePeriodic, Sample.Periodic, TxUpdatedMeasurands.
                     mv = self._sample(s, self._list("SampledDataCtrlr", "TxUpdatedMeasurands"), mtr.PERIODIC, now)
                     if mv is not None:
@@ -650,7 +667,7 @@ class Transactions(Block):
             if endi > 0:
                 if tx.next_ended is None:
                     tx.next_ended = tx.started_at + endi
-                if now >= tx.next_ended:
+                if now + _TICK_SLACK_S >= tx.next_ended:
                     # J02 / TC_J_10: TxEndedMeasurands every TxEndedInterval, kept for Ended.
                     mv = self._sample(s, self._list("SampledDataCtrlr", "TxEndedMeasurands"), mtr.PERIODIC, now)
                     if mv is not None:
@@ -746,7 +763,9 @@ class Transactions(Block):
                 return
             name, payload = h
             try:
-                res = await st.call("TransactionEvent", payload)
+                # The response is applied as it is read, before the next CSMS frame (a ClearCache
+                # right behind it must not be undone by this TransactionEvent's idTokenInfo).
+                res = await st.call("TransactionEvent", payload, on_result=lambda r: self._respond(payload, r))
             except NotConnected:
                 return  # kept; sent after reconnect (E04/E11)
             except (CallError, CallTimeout) as e:
@@ -765,10 +784,21 @@ class Transactions(Block):
                 continue
             self.queue.pop(name)
             self._attempts = 0
-            try:
-                self._on_response(payload, res)
-            except Exception as e:
-                st.log.error("TransactionEventResponse handling: %r" % (e,))
+
+    async def drained(self, timeout_s):
+        """Wait until every queued TransactionEvent is acknowledged, the link is down, or timeout_s
+        passes (a Reset sends its Ended event before rebooting, TC_B_22_CS step 3)."""
+        t = 0.0
+        while len(self.queue) and self.station.online and t < timeout_s:
+            await asyncio.sleep(0.05)
+            t += 0.05
+        return len(self.queue) == 0
+
+    def _respond(self, payload, res):
+        try:
+            self._on_response(payload, res)
+        except Exception as e:
+            self.station.log.error("TransactionEventResponse handling: %r" % (e,))
 
     def _on_response(self, payload, res):
         info = res.get("idTokenInfo") if isinstance(res, dict) else None
