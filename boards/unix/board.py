@@ -181,7 +181,9 @@ class SimMeter(Meter):
     """Energy meter at the outlet. Power = what the EV draws (`load`) capped by the offered
     current x voltage x phases, while the contactor is closed and the EV is in state C/D.
     The energy register integrates that power over time and lives in the world (a real
-    meter keeps its register through a power cut); saved at most every 5 s while running."""
+    meter keeps its register through a power cut): a reading is persisted before it is
+    reported, so the register never runs backwards after a power loss; between readings it
+    is saved at most every 5 s."""
 
     def __init__(self, board, evse, voltage, phases):
         self.board = board
@@ -223,7 +225,11 @@ class SimMeter(Meter):
         return self.board.world["energy"].get(str(self.evse), 0.0)
 
     def read(self):
+        before = self.energy_wh()
         self.update()
+        if self.energy_wh() != before:
+            self._saved = self._t
+            self.board._save_world()  # what we report survives a power cut
         p = self.power()
         n = self.phases
         amps = p / (self.voltage * n) if n else 0.0

@@ -300,7 +300,10 @@ def test_authorized_start_and_ev_connection_timeout():
     tag(st, board, "AA", evse=1)
     cmd(board, cmd="plug", evse=1, connector=1)
     q = queued(txs)
-    assert q[-1]["triggerReason"] == "CablePluggedIn" and q[-1]["evse"] == {"id": 1, "connectorId": 1}
+    # EVConnectedPreSession: the plug-in event says EVConnected; TC_E_38_CS: "not ready" follows on its own
+    assert q[-2]["triggerReason"] == "CablePluggedIn" and q[-2]["evse"] == {"id": 1, "connectorId": 1}
+    assert q[-2]["transactionInfo"]["chargingState"] == "EVConnected"
+    assert q[-1]["triggerReason"] == "ChargingStateChanged" and "evse" not in q[-1]
     assert q[-1]["transactionInfo"]["chargingState"] == "SuspendedEV"
     cmd(board, cmd="ev", evse=1, state="C")
     cmd(board, cmd="load", evse=1, watts=1000)

@@ -432,6 +432,11 @@ class Transactions(Block):
             reason = tx.stopped_reason or hint or _REASON.get(cause, "Other")
             self._end(s, cause, reason, stop_token)
             return
+        if cause == "CablePluggedIn" and cs == "SuspendedEV" and tx.charging_state != "EVConnected":
+            # TC_E_38_CS: the plug-in event reports EVConnected (reusable state EVConnectedPreSession);
+            # that the EV is not ready follows as its own ChargingStateChanged -> SuspendedEV.
+            self._event(s, UPDATED, cause, "EVConnected")
+            cause = "ChargingStateChanged"
         if cs != tx.charging_state or cause in _ALWAYS or not tx.token_sent or stop_token is not None:
             trigger = cause
             if cause not in _ALWAYS and cs != tx.charging_state:
