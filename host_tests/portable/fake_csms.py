@@ -98,7 +98,8 @@ def accept(interval=60):
             return {"currentTime": "2026-01-01T00:00:00Z", "interval": interval, "status": "Accepted"}
         if action == "Heartbeat":
             return {"currentTime": "2026-01-01T00:00:00Z"}
-        if action in ("StatusNotification", "NotifyEvent", "NotifyReport", "NotifyMonitoringReport"):
+        if action in ("StatusNotification", "NotifyEvent", "NotifyReport", "NotifyMonitoringReport",
+                      "LogStatusNotification", "FirmwareStatusNotification"):
             return {}
         return None
 

@@ -246,3 +246,26 @@ def test_call_right_behind_a_rejected_answer_gets_security_error():
     r = csms.reply_to("fast1")
     assert r[0] == 4 and r[2] == "SecurityError", r
     assert "NotifyReport" not in csms.actions()
+
+
+def test_trigger_log_and_firmware_status_report_idle():
+    # TC_F_15_CS, TC_F_17_CS, TC_F_18_CS: nothing uploading or updating -> status Idle; an evse is not relevant.
+    app, csms, out = make(accept())
+
+    async def go():
+        t = asyncio.create_task(app.run())
+        await wait_for(lambda: csms.actions().count("StatusNotification") == 3)
+        csms.send_call("l1", "TriggerMessage", {"requestedMessage": "LogStatusNotification"})
+        csms.send_call("f1", "TriggerMessage", {"requestedMessage": "FirmwareStatusNotification", "evse": {"id": 1}})
+        csms.send_call("s1", "TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"})
+        await wait_for(lambda: "FirmwareStatusNotification" in csms.actions() and csms.reply_to("s1") is not None)
+        app.shutdown(0)
+        await t
+
+    run(go())
+    assert csms.reply_to("l1")[2] == {"status": "Accepted"}
+    assert csms.reply_to("f1")[2] == {"status": "Accepted"}
+    assert csms.reply_to("s1")[2] == {"status": "NotImplemented"}  # no certificate management yet (block A)
+    sent = dict(csms.calls)
+    assert sent["LogStatusNotification"] == {"status": "Idle"}
+    assert sent["FirmwareStatusNotification"] == {"status": "Idle"}

@@ -16,6 +16,11 @@ class Trigger(Block):
             "BootNotification": self._boot,
             "Heartbeat": self._heartbeat,
             "StatusNotification": self._status,
+            # No log upload / firmware update exists yet on this station, so "not busy" is the truth
+            # (F06.FR.15 TC_F_15_CS, F06.FR.16 TC_F_18_CS; an evse in the request is not relevant, TC_F_17_CS).
+            # Blocks that add uploads or updates replace these entries with their own status.
+            "LogStatusNotification": lambda p: self._idle("LogStatusNotification"),
+            "FirmwareStatusNotification": lambda p: self._idle("FirmwareStatusNotification"),
         }
 
     @on("TriggerMessage")
@@ -41,6 +46,12 @@ class Trigger(Block):
         if st.registration == PENDING:
             st.triggered = "Heartbeat"
         return self.heartbeat.beat()
+
+    def _idle(self, action):
+        st = self.station
+        if st.registration == PENDING:
+            st.triggered = action
+        return st.call(action, {"status": "Idle"})
 
     def _status(self, p):
         st = self.station
