@@ -50,7 +50,7 @@ def measure(state_dir):
         def update(self, tok, info):
             pass
 
-        def is_master_pass(self, tok):
+        def is_master_pass(self, tok, info=None):
             return False
 
         def may_stop(self, a, ai, b, bi):
@@ -111,6 +111,8 @@ def measure(state_dir):
         i = 0
         while len(txs.queue) < N - 1:
             i += 1
+            if i > 10 * N:
+                raise RuntimeError("no transaction running: %d events queued after %d ticks" % (len(txs.queue), i))
             txs.tick(t0 + i)
         board.command('{"cmd":"tag","id":"AABBCCDD","evse":1}')  # Ended: the 1,000th event
         await asyncio.sleep(0)
