@@ -98,6 +98,10 @@ def accept(interval=60):
             return {"currentTime": "2026-01-01T00:00:00Z", "interval": interval, "status": "Accepted"}
         if action == "Heartbeat":
             return {"currentTime": "2026-01-01T00:00:00Z"}
+        if action == "Authorize":
+            return {"idTokenInfo": {"status": "Accepted"}}
+        if action == "TransactionEvent":
+            return {}
         if action in ("StatusNotification", "NotifyEvent", "NotifyReport", "NotifyMonitoringReport",
                       "LogStatusNotification", "FirmwareStatusNotification"):
             return {}

@@ -269,3 +269,23 @@ def test_trigger_log_and_firmware_status_report_idle():
     sent = dict(csms.calls)
     assert sent["LogStatusNotification"] == {"status": "Idle"}
     assert sent["FirmwareStatusNotification"] == {"status": "Idle"}
+
+
+def test_transaction_monitors_see_the_running_transaction():
+    # N07/N08: the monitor engine learns from the E block whether an EVSE has a transaction.
+    app, csms, out = make(accept())
+    lookup = app.monitoring.engine.tx_lookup
+
+    async def go():
+        t = asyncio.create_task(app.run())
+        await wait_for(lambda: csms.actions().count("StatusNotification") == 3)
+        assert lookup(1) is None
+        for c in ('{"cmd": "plug", "evse": 1, "connector": 1}', '{"cmd": "tag", "id": "AABB", "evse": 1}',
+                  '{"cmd": "ev", "evse": 1, "state": "C"}', '{"cmd": "load", "evse": 1, "watts": 3000}'):
+            app.board.command(c)
+        await wait_for(lambda: app.tx.active(1) is not None)
+        assert lookup(1) == app.tx.active(1).id and lookup(2) is None
+        app.shutdown(0)
+        await t
+
+    run(go())

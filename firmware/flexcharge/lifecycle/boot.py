@@ -79,13 +79,16 @@ class App:
         tx.reservation = self.reservation
         self.trigger.triggers["TransactionEvent"] = lambda p: tx.trigger_transaction_event(_evse_of(p))
         self.trigger.triggers["MeterValues"] = lambda p: tx.trigger_meter_values(_evse_of(p))
+        self.monitoring = Monitoring(st)
+        # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
+        self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
         self.blocks = (
             self.boot,
             Variables(st),
             self.status,
             self.heartbeat,
             self.trigger,
-            Monitoring(st),
+            self.monitoring,
             self.auth,
             tx,
             self.availability,
@@ -217,6 +220,11 @@ class App:
             t.cancel()
         await asyncio.sleep(0)
         return self.exit_code
+
+
+def _tx_id(transactions, evse_id):
+    t = transactions.active(evse_id) if evse_id else None
+    return t.id if t is not None else None
 
 
 def _evse_of(payload):
