@@ -4,7 +4,7 @@ import asyncio
 
 from binascii import hexlify
 
-from flexcharge.compat import const, print_exception, urandom
+from flexcharge.compat import print_exception, urandom
 from flexcharge.comm.errors import CallError, NotConnected, FORMAT_VIOLATION
 from flexcharge.core import timefmt
 
@@ -24,9 +24,6 @@ _SOLICITED = (
 ACCEPTED = "Accepted"
 PENDING = "Pending"
 REJECTED = "Rejected"
-
-_MAX_STATUS_WAIT_S = const(3600)
-
 
 class Connector:
     def __init__(self, evse_id, cid, hw):
@@ -125,8 +122,8 @@ class Station:
         self.registration = status
         if status == ACCEPTED:
             self._accepted.set()
-        else:
-            self._accepted = asyncio.Event() if self._accepted.is_set() else self._accepted
+        elif self._accepted.is_set():
+            self._accepted = asyncio.Event()  # callers of accepted() wait for the next Accepted
 
     async def accepted(self):
         await self._accepted.wait()
@@ -175,15 +172,18 @@ class Station:
         if action == self.triggered:
             self.triggered = None
         timeout = self.dm.get_int("OCPPCommCtrlr", "MessageTimeout", 30, var_instance="Default")
-        checked = None
-        if on_result is not None:
-            # on_result runs as the answer is read (before the next frame); only a valid answer counts.
-            def checked(r):
-                if self.profile.validate(action + "Response", r) is None:
-                    on_result(r)
+        verdict = []
+
+        def checked(r):
+            # Validated once, as the answer is read; on_result (state that gates the next CSMS
+            # frame) only sees a valid answer.
+            err = self.profile.validate(action + "Response", r)
+            verdict.append(err)
+            if err is None and on_result is not None:
+                on_result(r)
 
         res = await self.rpc.call(action, payload, timeout, checked)
-        err = self.profile.validate(action + "Response", res)
+        err = verdict[0] if verdict else self.profile.validate(action + "Response", res)
         if err is not None:
             # Robust in what we accept, but a response we cannot read is not a success.
             self.log.warn("%sResponse rejected: %s %s" % (action, err[0], err[1]))

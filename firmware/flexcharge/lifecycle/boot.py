@@ -197,7 +197,6 @@ class App:
         self._done.set()
 
     async def run(self):
-        st = self.station
         for b in self.blocks:
             b.start()
         self.board.indicator.report(

@@ -770,7 +770,7 @@ class Transactions(Block):
             try:
                 # The response is applied as it is read, before the next CSMS frame (a ClearCache
                 # right behind it must not be undone by this TransactionEvent's idTokenInfo).
-                res = await st.call("TransactionEvent", payload, on_result=lambda r: self._respond(payload, r))
+                await st.call("TransactionEvent", payload, on_result=lambda r: self._respond(payload, r))
             except NotConnected:
                 return  # kept; sent after reconnect (E04/E11)
             except (CallError, CallTimeout) as e:
