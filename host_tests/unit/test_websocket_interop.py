@@ -306,9 +306,11 @@ def test_mutual_tls_profile_3(client, pki):
         assert out.get("error") is None, out
         assert out["echo"] == "hello \u00e9"
         assert "authorization" not in csms.requests[0][1]
-        # Without a client certificate the server refuses the TLS session.
+        # Without a client certificate the server refuses the TLS session. Under TLS 1.3 the client's
+        # handshake completes before the server checks the certificate, so the refusal may arrive as a reset.
         out = client(_args(csms.port, 2, ca=pki["ca"]))
-    assert out["error"] in ("TLSError", "HandshakeError", "OSError", "ConnectionClosed"), out
+    assert out["error"] in ("TLSError", "HandshakeError", "OSError", "ConnectionClosed",
+                            "ConnectionResetError"), out
     assert len(csms.requests) == 1
 
 
