@@ -50,6 +50,10 @@ CASES = [
         {"value": 1, "type": "Delta", "severity": 5, "component": {"name": "OCPPCommCtrlr"},
          "variable": {"name": "HeartbeatInterval"}}]}).replace(
         '{"setMonitoringData"', DEEP + ', "setMonitoringData"', 1), "FormatViolation", {"deep-3"}),
+    # BytesPerMessageGetVariables (8192 by default) counts the message as it came over the wire
+    # (B06.FR.17), whitespace included: it is measured there, not by serialising the payload again.
+    ("bytes-per-message-wire-size", call("wire-1", "GetVariables", gv()).replace(
+        '{"getVariableData"', "{" + " " * 9000 + '"getVariableData"', 1), "FormatViolation", {"wire-1"}),
     ("deep-wrapper", '[2, "deep-4", ' + "[" * 3000 + "]" * 3000 + ", {}]", "RpcFrameworkError", {"deep-4"}),
     ("not-an-array", json.dumps({"messageTypeId": 2, "messageId": "obj-1"}), "RpcFrameworkError", {"-1"}),
     ("message-id-not-string", json.dumps([2, 12345, "GetVariables", gv()]), "RpcFrameworkError", {"-1"}),
