@@ -66,16 +66,16 @@ def classify(text, mid, must, force_one=False):
             except ValueError:
                 pass
         if force_one:
-            return rid or mid, ONE, ""
-        return (rid, AT_MOST_ONE, "") if rid else (mid, must if must == ZERO else None, "")
+            return rid or mid, ONE, "", False  # valid JSON, only too deep for CPython's parser
+        return (rid, AT_MOST_ONE, "", True) if rid else (mid, must if must == ZERO else None, "", True)
     if isinstance(msg, list) and len(msg) > 1 and type(msg[0]) is int and msg[0] == 2 and \
             isinstance(msg[1], str) and 0 < len(msg[1]) <= 36:
         action = ""
         if len(msg) == 4 and isinstance(msg[2], str) and SCHEMAS.has(msg[2] + "Request") and \
                 isinstance(msg[3], dict) and not SCHEMAS.errors(msg[2] + "Request", msg[3]):
             action = msg[2]
-        return msg[1], ONE, action
-    return mid, must, ""
+        return msg[1], ONE, action, False
+    return mid, must, "", False
 
 
 class Gen:
@@ -85,6 +85,7 @@ class Gen:
     def __init__(self, seed):
         self.r = random.Random(seed)
         self.n = 0
+        self.invalid = set()  # messageIds of frames that are not valid JSON
 
     def mid(self):
         self.n += 1
@@ -98,7 +99,9 @@ class Gen:
         return frame(OP_TEXT, s.encode("utf-8", "surrogatepass") if isinstance(s, str) else s)
 
     def ret(self, text, mid, must, data=None, force_one=False):
-        mid, must, action = classify(text, mid, must, force_one)
+        mid, must, action, bad = classify(text, mid, must, force_one)
+        if bad and mid is not None:
+            self.invalid.add(mid)
         return (data if data is not None else self.text(text)), mid, must, action
 
     # -- non-fatal frames (the connection must survive them) ------------------------------
@@ -234,7 +237,7 @@ def start_station(kit, csms, tmp, n):
     return st.start()
 
 
-def check_conn(conn, sent):
+def check_conn(conn, sent, invalid=()):
     """Problems with what the station sent on one connection: UTF-8, JSON, schemas, answers."""
     problems = []
     if conn.bad_utf8:
@@ -253,6 +256,11 @@ def check_conn(conn, sent):
         n = len(conn.answers.get(mid, ()))
         if (must == ONE and n != 1) or (must == ZERO and n) or n > 1:
             problems.append("c%d: frame %s (%s) got %d answers, expected %s" % (conn.index, mid, action, n, must))
+        if mid in invalid:
+            # Part 4 §4.1.2: not valid JSON, so not a valid RPC request.
+            for a in conn.answers.get(mid, ()):
+                if a[0] != 4 or a[2] != "RpcFrameworkError":
+                    problems.append("c%d: invalid JSON frame %s answered %s" % (conn.index, mid, json.dumps(a)[:150]))
     return problems
 
 
@@ -294,7 +302,7 @@ def test_hostile_frames(kit, tmp_path):
                         problems.append("c%d: no answer to %s" % (conn.index, missing[:10]))
                     batch = []
             conn.wait(lambda: False, 0.5)  # late duplicates would show now
-            problems.extend(check_conn(conn, sent))
+            problems.extend(check_conn(conn, sent, gen.invalid))
             assert st.alive(), "the station process died"
             if conn.eof:
                 continue
