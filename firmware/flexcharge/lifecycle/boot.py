@@ -11,7 +11,7 @@ from flexcharge import VERSION
 from flexcharge.compat import print_exception, heap_in_use
 from flexcharge.diag.log import Logger
 from flexcharge.lifecycle.config import ConfigError, load as load_config
-from flexcharge.lifecycle.watchdog import feeder
+from flexcharge.lifecycle.watchdog import feeder, Loops
 from flexcharge.comm.rpc import Rpc
 from flexcharge.comm.session import Session
 from flexcharge.comm import websocket
@@ -160,15 +160,15 @@ class App:
 
     # -- session listener -----------------------------------------------------------
     def on_connected(self, ws):
-        self.board.indicator.report("connected", {"url": self.url(), "subprotocol": ws.subprotocol})
+        self.station.report("connected", {"url": self.url(), "subprotocol": ws.subprotocol})
         self.station.set_online(True)
 
     def on_disconnected(self):
         self.station.set_online(False)
-        self.board.indicator.report("disconnected", {})
+        self.station.report("disconnected", {})
 
     def on_connect_failed(self, exc):
-        self.board.indicator.report("connect_failed", {"error": str(exc)[:200]})
+        self.station.report("connect_failed", {"error": str(exc)[:200]})
 
     # -- hardware events -----------------------------------------------------------------
     def _hw_event(self, kind, data):
@@ -199,16 +199,17 @@ class App:
     async def run(self):
         for b in self.blocks:
             b.start()
-        self.board.indicator.report(
+        self.station.report(
             "boot", {"reason": self.boot.reason, "count": self.boot_count, "firmware": VERSION, "heap": heap_in_use()}
         )
+        loops = Loops(self.log)  # the watchdog watches these, not just the process
         tasks = [
-            asyncio.create_task(self.board.run()),
-            asyncio.create_task(self.session.run()),
-            asyncio.create_task(self.boot.run()),
-            asyncio.create_task(self.heartbeat.run()),
-            asyncio.create_task(feeder(self.board.watchdog, self.log)),
+            loops.start("board", self.board.run()),
+            loops.start("session", self.session.run()),
+            loops.start("boot", self.boot.run()),
+            loops.start("heartbeat", self.heartbeat.run()),
         ]
+        tasks.append(asyncio.create_task(feeder(self.board.watchdog, self.log, loops=loops)))
         await self._done.wait()
         self.log.info("stopping (exit %d)" % self.exit_code)
         try:
