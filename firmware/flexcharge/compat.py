@@ -160,6 +160,15 @@ if IS_MICROPYTHON:
                     return d
                 await _wait_readable(self._raw)
 
+        async def readinto(self, buf):
+            # Into a caller's buffer: no allocation per read (comm/websocket.py's receive buffer).
+            s = self._s
+            while True:
+                n = s.readinto(buf)
+                if n is not None:
+                    return n
+                await _wait_readable(self._raw)
+
         def write(self, data):
             self._w.write(data)
 
@@ -206,6 +215,11 @@ else:
 
         def read(self, n):
             return self._r.read(n)
+
+        async def readinto(self, buf):
+            d = await self._r.read(len(buf))
+            buf[: len(d)] = d
+            return len(d)
 
         def write(self, data):
             self._w.write(data)
@@ -257,3 +271,22 @@ def heap_in_use():
     """GC heap in use after a collection (MicroPython), None on CPython."""
     gc.collect()
     return mem_alloc()
+
+
+# --- JSON over a received buffer (comm/rpc.py) ---------------------------------------
+# json_loads_buf(buf, n) parses buf[:n]. MicroPython's json.loads takes any buffer, so a
+# memoryview of the receive buffer is parsed in place (no 64 KB copy); CPython's takes no
+# memoryview, and the heap there is no budget.
+if IS_MICROPYTHON:
+
+    def json_loads_buf(buf, n):
+        import json
+
+        return json.loads(buf if n == len(buf) else memoryview(buf)[:n])
+
+else:
+
+    def json_loads_buf(buf, n):
+        import json
+
+        return json.loads(bytes(buf[:n]))

@@ -7,6 +7,7 @@ import pytest
 
 from csms import CALLERROR, Csms, StationProcess  # conftest puts tools/ on sys.path
 
+DEEP = '{"customData": {"vendorId": "x", "n": ' + '{"a": ' * 3000 + "1" + "}" * 3001
 GV = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
 
 
@@ -27,7 +28,33 @@ def gv(**changes):
 
 # (id, frame, errorCode, acceptable messageIds of the CALLERROR)
 CASES = [
-    ("invalid-json", '[2, "bad-json-1", "GetVariables", {"getVariableData": [', "RpcFrameworkError", {"-1"}),
+    ("invalid-json", '[2, "bad-json-1", "GetVariables", {"getVariableData": [', "RpcFrameworkError", {"bad-json-1"}),
+    ("invalid-json-no-id", '[2, "bad-js', "RpcFrameworkError", {"-1"}),
+    # Taken by MicroPython's lenient json.loads; Part 4 §4.1.2 requires valid JSON.
+    ("leading-zero", '[2, "lz-1", "GetVariables", {"getVariableData": [{"component": {"name": "OCPPCommCtrlr", '
+     '"evse": {"id": 01}}, "variable": {"name": "HeartbeatInterval"}}]}]', "RpcFrameworkError", {"lz-1"}),
+    ("trailing-comma", '[2, "tc-1", "Heartbeat", {},]', "RpcFrameworkError", {"tc-1"}),
+    ("trailing-comma-object", call("tc-2", "GetVariables", gv())[:-2] + ",}]", "RpcFrameworkError", {"tc-2"}),
+    ("missing-comma", '[2, "mc-1", "Heartbeat" {}]', "RpcFrameworkError", {"mc-1"}),
+    ("missing-colon", '[2, "mcol-1", "GetVariables", {"getVariableData" []}]', "RpcFrameworkError", {"mcol-1"}),
+    ("invalid-escape", call("esc-1", "GetVariables", gv(component_name="OCPP@")).replace("@", "\\x41"),
+     "RpcFrameworkError", {"esc-1"}),
+    ("raw-control-char", call("ctl-1", "GetVariables", gv(component_name="OCPP@")).replace("@", "\x01"),
+     "RpcFrameworkError", {"ctl-1"}),
+    # customData is open in the schemas: depth 3000 used to overflow the recursive size check.
+    ("deep-get-variables", call("deep-1", "GetVariables", gv()).replace(
+        '{"getVariableData"', DEEP + ', "getVariableData"', 1), "FormatViolation", {"deep-1"}),
+    ("deep-send-local-list", call("deep-2", "SendLocalList", {"versionNumber": 1, "updateType": "Full"}).replace(
+        '{"versionNumber"', DEEP + ', "versionNumber"', 1), "FormatViolation", {"deep-2"}),
+    ("deep-set-variable-monitoring", call("deep-3", "SetVariableMonitoring", {"setMonitoringData": [
+        {"value": 1, "type": "Delta", "severity": 5, "component": {"name": "OCPPCommCtrlr"},
+         "variable": {"name": "HeartbeatInterval"}}]}).replace(
+        '{"setMonitoringData"', DEEP + ', "setMonitoringData"', 1), "FormatViolation", {"deep-3"}),
+    # BytesPerMessageGetVariables (8192 by default) counts the message as it came over the wire
+    # (B06.FR.17), whitespace included: it is measured there, not by serialising the payload again.
+    ("bytes-per-message-wire-size", call("wire-1", "GetVariables", gv()).replace(
+        '{"getVariableData"', "{" + " " * 9000 + '"getVariableData"', 1), "FormatViolation", {"wire-1"}),
+    ("deep-wrapper", '[2, "deep-4", ' + "[" * 3000 + "]" * 3000 + ", {}]", "RpcFrameworkError", {"deep-4"}),
     ("not-an-array", json.dumps({"messageTypeId": 2, "messageId": "obj-1"}), "RpcFrameworkError", {"-1"}),
     ("message-id-not-string", json.dumps([2, 12345, "GetVariables", gv()]), "RpcFrameworkError", {"-1"}),
     ("unknown-message-type", json.dumps([7, "type7-1", "GetVariables", gv()]), "MessageTypeNotSupported", {"type7-1", "-1"}),

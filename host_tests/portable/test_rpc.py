@@ -83,10 +83,75 @@ def answer(text):
     return ws.sent[0]
 
 
-def test_invalid_json_gets_rpc_framework_error_with_id_minus_one():
+def test_invalid_json_gets_rpc_framework_error():
+    # The messageId was read before the JSON broke: the CALLERROR carries it.
     r = answer('[2, "abc", "Heartbeat", {')
-    assert r[0] == 4 and r[1] == "-1" and r[2] == "RpcFrameworkError"
+    assert r[0] == 4 and r[1] == "abc" and r[2] == "RpcFrameworkError"
     assert r[4] == {}
+    # Part 4 §4.2.3: no readable id -> "-1".
+    r = answer('[2, "ab')
+    assert r[:3] == [4, "-1", "RpcFrameworkError"]
+    r = answer('[2 "abc", "Heartbeat", {}]')
+    assert r[:3] == [4, "-1", "RpcFrameworkError"]
+
+
+# Accepted by MicroPython's lenient json.loads; Part 4 §4.1.2 requires valid JSON.
+LENIENT = [
+    '[2, "j1", "ClearCache", {"a": 010}]',
+    '[2, "j2", "ClearCache", {},]',
+    '[2, "j3", "ClearCache", {"a": 1,}]',
+    '[2, "j4", "ClearCache" {}]',
+    '[2, "j5", "ClearCache", {"a" 1}]',
+    '[2, "j6", "ClearCache", {"a": "\\x41"}]',
+    '[2, "j7", "ClearCache", {"a": "x\x01y"}]',
+    '[2, "j8", "ClearCache", {"a": "tab\there"}]',
+]
+
+
+def test_lenient_json_is_refused():
+    for text in LENIENT:
+        rpc, ws, blk, log = make()
+        run(rpc.on_message(text))
+        assert len(ws.sent) == 1, (text, ws.sent)
+        r = ws.sent[0]
+        assert r[0] == 4 and r[2] == "RpcFrameworkError", (text, r)
+        assert r[1] == json.loads(text[4:8]), (text, r)
+
+
+def test_bytes_prefix_and_rx_size():
+    rpc, ws, blk, log = make()
+    buf = bytearray(b'[2, "b1", "ClearCache", {}]' + b"\0" * 50)
+    run(rpc.on_message(buf, 27))
+    assert ws.sent[0][:2] == [3, "b1"]
+    assert rpc.rx_size == 27
+
+
+def test_deep_payload_gets_format_violation():
+    deep = '[2, "d1", "GetVariables", {"customData": ' + '{"a": ' * 3000 + "1" + "}" * 3001 + "]"
+    r = answer(deep)
+    assert r[:3] == [4, "d1", "FormatViolation"], r
+    # Too deep before the payload: the wrapper itself cannot be read.
+    r = answer('[2, "d2", ' + "[" * 3000 + "]" * 3000 + ", {}]")
+    assert r[:3] == [4, "d2", "RpcFrameworkError"], r
+    r = answer("[" * 100000)
+    assert r[:3] == [4, "-1", "RpcFrameworkError"], r
+
+
+def test_unreadable_answer_fails_our_call_and_is_not_answered():
+    rpc, ws, blk, log = make()
+
+    async def go():
+        t = asyncio.create_task(rpc.call("Heartbeat", {}, timeout_s=5))
+        await asyncio.sleep(0)
+        mid = ws.sent[0][1]
+        await rpc.on_message('[3, "%s", {"currentTime": 010}]' % mid)
+        try:
+            await t
+        except CallError as e:
+            return e
+    e = run(go())
+    assert isinstance(e, CallError) and e.code == "FormatViolation"
+    assert len(ws.sent) == 1  # only our CALL: no CALLERROR to an answer
 
 
 def test_not_an_array():

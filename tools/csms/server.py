@@ -536,6 +536,9 @@ class CsmsSession(ChargePoint):
         self._raw_waiters[:] = []
 
 
+_ID_PREFIX = re.compile(r'\s*\[\s*(-?[0-9]+)\s*,\s*"((?:[^"\\\x00-\x1f]|\\.)*)"')
+
+
 def _callish(frame):
     # A CALL with schema problems is still routed so the ocpp package answers it with a CALLERROR,
     # but only when its framing is readable.
@@ -545,8 +548,12 @@ def _callish(frame):
 def _readable_id(data):
     try:
         msg = json.loads(data)
-    except (ValueError, TypeError, UnicodeDecodeError):
-        return None
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
+        m = _ID_PREFIX.match(data) if isinstance(data, str) else None
+        try:
+            return json.loads('"%s"' % m.group(2)) if m else None
+        except ValueError:
+            return None
     if isinstance(msg, list) and len(msg) > 1 and isinstance(msg[1], str):
         return msg[1]
     return None
@@ -870,9 +877,18 @@ class Csms:
                       conn=rec.index, identity=rec.identity, text=data, problems=[])
         try:
             msg = json.loads(data)
-        except (ValueError, TypeError, UnicodeDecodeError):
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
             msg = None
         frame.parsed = msg
+        if msg is None and isinstance(data, str):
+            # Not valid JSON, but the messageId may be readable before the break: the station may
+            # answer under that id (RpcFrameworkError).
+            m = _ID_PREFIX.match(data)
+            if m and m.group(1) not in ("3", "4"):
+                try:
+                    session.pending[json.loads('"%s"' % m.group(2))] = ""
+                except ValueError:
+                    pass
         if isinstance(msg, list) and len(msg) > 1 and isinstance(msg[1], str) and (
                 msg[0] not in (CALL, CALLRESULT, CALLERROR) or type(msg[0]) is not int
                 or (msg[0] == CALL and (len(msg) < 3 or not isinstance(msg[2], str)))):

@@ -8,7 +8,8 @@
 import json
 import asyncio
 
-from flexcharge.compat import const, print_exception
+from flexcharge.compat import const, print_exception, json_loads_buf
+from flexcharge.comm import jsoncheck
 from flexcharge.comm.errors import (
     CallError,
     CallTimeout,
@@ -57,6 +58,9 @@ class Rpc:
         self._pending = None  # [mid, action, Event, result] of our outstanding CALL
         self.on_other_type = None  # hook for message types a newer profile defines (2.1 SEND...)
         self.trace = None  # optional callable(direction, text) for diagnostics
+        # Size in bytes of the CSMS message being handled: the BytesPerMessage checks (B06.FR.17,
+        # B08.FR.18, N04.FR.09...) read it instead of serialising the payload again.
+        self.rx_size = 0
 
     # -- link ---------------------------------------------------------------
     def attach(self, ws):
@@ -105,11 +109,21 @@ class Rpc:
             return r
 
     # -- CSMS -> station ----------------------------------------------------
-    async def on_message(self, text):
+    async def on_message(self, data, n=-1):
+        """One received text message: str, or bytes/bytearray of UTF-8 (its first n bytes)."""
+        b = data.encode() if isinstance(data, str) else data
+        if n < 0:
+            n = len(b)
+        self.rx_size = n
         if self.trace is not None:
-            self.trace("<", text)
+            self.trace("<", data if isinstance(data, str) else bytes(b[:n]).decode())
+        # Part 4 §4.1.2: the message MUST be valid JSON; MicroPython's json.loads is lenient
+        # and recursive consumers need a bounded depth, so check strictly first (one pass).
+        chk = jsoncheck.check(b, n)
+        if chk[0] != jsoncheck.OK:
+            return await self._on_unreadable(b, chk)
         try:
-            msg = json.loads(text)
+            msg = json_loads_buf(b, n)
         except Exception:
             # Part 4 §4.2.3: no readable id -> "-1".
             return await self._reply_error("-1", RPC_FRAMEWORK_ERROR, "Invalid JSON")
@@ -173,6 +187,37 @@ class Rpc:
             det = msg[4] if len(msg) > 4 and isinstance(msg[4], dict) else {}
             p[3] = CallError(code, desc, det)
         p[2].set()
+
+    async def _on_unreadable(self, b, chk):
+        status, where, ids, tys = chk
+        mid = "-1"  # Part 4 §4.2.3: the MessageId could not be read
+        if ids is not None and ids[1] - ids[0] <= 2 + 6 * _MAX_ID:  # 36 characters, escaped
+            v = json_loads_buf(b[ids[0] : ids[1]], ids[1] - ids[0])
+            if 0 < len(v) <= _MAX_ID:
+                mid = v
+        mtype = None
+        if tys is not None and tys[1] - tys[0] < 20:
+            mtype = json_loads_buf(b[tys[0] : tys[1]], tys[1] - tys[0])
+        if status == jsoncheck.DEEP:
+            why = "nested deeper than %d levels" % jsoncheck.MAX_DEPTH
+        else:
+            why = "Invalid JSON"
+        if mtype == CALLRESULT or mtype == CALLERROR:
+            # An answer is never answered: fail our CALL it belongs to, or drop it.
+            p = self._pending
+            self.log.warn("unreadable answer (%s), id %s" % (why, mid))
+            if p is not None and p[0] == mid:
+                p[3] = CallError(FORMAT_VIOLATION, "malformed answer: " + why)
+                p[2].set()
+            return
+        if status == jsoncheck.DEEP and where == 3 and mtype == CALL and mid != "-1":
+            # The wrapper was read and only the payload is too deep: like a payload over
+            # BytesPerMessage, a payload the station will not take (FormatViolation). A
+            # wrapper that cannot be read is RpcFrameworkError, as for invalid JSON.
+            return await self._reply_error(mid, FORMAT_VIOLATION, "Payload " + why)
+        # Not valid JSON: not a valid RPC request (Part 4 §4.1.2, §4.3 RpcFrameworkError),
+        # answered with its messageId when that much was readable.
+        await self._reply_error(mid, RPC_FRAMEWORK_ERROR, why)
 
     async def _reply_error(self, mid, code, description, details=None):
         try:

@@ -33,14 +33,24 @@ _SUMMARY_COMPONENTS = ("ChargingStation", "EVSE", "Connector")
 _ABNORMAL = ("Problem", "Tripped", "Overload", "Fallback")
 
 
+def message_size(station, payload):
+    """Bytes of the CSMS message being handled: the size the Rpc read off the wire, so the payload
+    is not serialised again (json.dumps recurses: a deep customData overflowed it, and a second
+    copy of a large message costs heap). A handler called without an Rpc (tests) measures the payload."""
+    rpc = getattr(station, "rpc", None)
+    n = getattr(rpc, "rx_size", 0) if rpc is not None else 0
+    return n if n > 0 else len(json.dumps(payload))
+
+
 def check_limits(dm, instance, items, payload, component="DeviceDataCtrlr"):
     """ItemsPerMessage<instance> / BytesPerMessage<instance>: B06.FR.16/17, B08.FR.17/18 (and the
-    same for SetVariables, SetVariableMonitoring, ClearVariableMonitoring)."""
+    same for SetVariables, SetVariableMonitoring, ClearVariableMonitoring). payload: the message
+    size in bytes (message_size()), or the payload itself."""
     n = dm.get_int(component, "ItemsPerMessage", 0, var_instance=instance)
     if n > 0 and items > n:
         raise CallError(OCCURRENCE_CONSTRAINT_VIOLATION, "more than ItemsPerMessage%s (%d)" % (instance, n))
     b = dm.get_int(component, "BytesPerMessage", 0, var_instance=instance)
-    if b > 0 and len(json.dumps(payload)) > b:
+    if b > 0 and (payload if isinstance(payload, int) else len(json.dumps(payload))) > b:
         raise CallError(FORMAT_VIOLATION, "more than BytesPerMessage%s (%d)" % (instance, b))
 
 
@@ -98,7 +108,7 @@ class Variables(Block):
     def get_variables(self, p):
         dm = self.station.dm
         data = p["getVariableData"]
-        check_limits(dm, "GetVariables", len(data), p)
+        check_limits(dm, "GetVariables", len(data), message_size(self.station, p))
         out = []
         for d in data:  # B06.FR.01: one result per request element, in order
             status, value, info = dm.get_variable(d)
@@ -120,7 +130,7 @@ class Variables(Block):
     def set_variables(self, p):
         dm = self.station.dm
         data = p["setVariableData"]
-        check_limits(dm, "SetVariables", len(data), p)
+        check_limits(dm, "SetVariables", len(data), message_size(self.station, p))
         out = []
         dm.hold()  # one atomic write, done before the response goes out
         try:
@@ -157,7 +167,7 @@ class Variables(Block):
         cvs = p.get("componentVariable")
         crit = p.get("componentCriteria")
         if cvs:
-            check_limits(self.station.dm, "GetReport", len(cvs), p)
+            check_limits(self.station.dm, "GetReport", len(cvs), message_size(self.station, p))
         for c in crit or ():
             if c not in CRITERIA:
                 return {"status": "NotSupported", "statusInfo": {"reasonCode": "UnsupportedParam"}}  # B08.FR.02

@@ -15,6 +15,7 @@ import json
 
 from flexcharge.core.router import Block, on
 from flexcharge.core.blocks.c_authorization import idtoken
+from flexcharge.core.blocks.b_provisioning.variables import message_size
 from flexcharge.comm.errors import CallError, FORMAT_VIOLATION, OCCURRENCE_CONSTRAINT_VIOLATION
 
 FILE = "auth.list"
@@ -171,7 +172,7 @@ class LocalListHandlers(Block):
         if n > 0 and len(items) > n:
             raise CallError(OCCURRENCE_CONSTRAINT_VIOLATION, "more than ItemsPerMessage (%d)" % n)
         b = dm.get_int(_CTRLR, "BytesPerMessage", 0)
-        if b > 0 and len(json.dumps(p)) > b:
+        if b > 0 and message_size(self.station, p) > b:  # the wire size: no second, recursive serialisation
             raise CallError(FORMAT_VIOLATION, "more than BytesPerMessage (%d)" % b)
         if not self.local_list_enabled():
             return {"status": FAILED}  # no list while LocalAuthListCtrlr.Enabled is false

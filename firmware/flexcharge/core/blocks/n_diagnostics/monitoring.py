@@ -4,7 +4,7 @@
 from flexcharge.core.router import Block, Reply, on
 from flexcharge.core.devicemodel import standard
 from flexcharge.core.devicemodel.model import component_dict, cv_match, unkey, variable_dict
-from flexcharge.core.blocks.b_provisioning.variables import check_limits
+from flexcharge.core.blocks.b_provisioning.variables import check_limits, message_size
 from flexcharge.core.blocks.n_diagnostics.engine import (
     MonitorEngine,
     TYPES,
@@ -44,7 +44,8 @@ class Monitoring(Block):
     @on("SetVariableMonitoring")
     def set_variable_monitoring(self, p):
         data = p["setMonitoringData"]
-        check_limits(self.station.dm, "SetVariableMonitoring", len(data), p, "MonitoringCtrlr")  # N04.FR.09
+        size = message_size(self.station, p)
+        check_limits(self.station.dm, "SetVariableMonitoring", len(data), size, "MonitoringCtrlr")  # N04.FR.09
         out = []
         for d in data:  # N04.FR.01/02: one result per element, same component/variable
             status, mid, info = self.engine.set_monitor(d)
@@ -66,7 +67,8 @@ class Monitoring(Block):
     @on("ClearVariableMonitoring")
     def clear_variable_monitoring(self, p):
         ids = p["id"]
-        check_limits(self.station.dm, "ClearVariableMonitoring", len(ids), p, "MonitoringCtrlr")  # N06.FR.06/07
+        size = message_size(self.station, p)
+        check_limits(self.station.dm, "ClearVariableMonitoring", len(ids), size, "MonitoringCtrlr")  # N06.FR.06/07
         out = []
         for mid in ids:  # N06.FR.05
             status, info = self.engine.clear(mid)
@@ -98,7 +100,7 @@ class Monitoring(Block):
         cvs = p.get("componentVariable")
         crit = p.get("monitoringCriteria")
         if cvs:
-            check_limits(self.station.dm, "GetReport", len(cvs), p)  # N02.FR.07
+            check_limits(self.station.dm, "GetReport", len(cvs), message_size(self.station, p))  # N02.FR.07
         types = None
         if crit:
             types = []
