@@ -315,6 +315,13 @@ class Transactions(Block):
                 if self.auth.is_master_pass(tok, info):
                     await self._master_pass_all(tok, info)
                     return
+                # C09.FR.03: an idToken of the starting token's group stops that session. Without an
+                # EVSE choice that is only unambiguous when exactly one session is of its group.
+                mine = [x for x in self.slots if x.auth is not None
+                        and self.auth.may_stop(x.auth["tok"], x.auth["info"], tok, info)]
+                if len(mine) == 1:
+                    self._deauthorize(mine[0], "StopAuthorized", "Local", stop_token=tok)
+                    return
             st.report("authorize", {"id": tok["idToken"], "status": "NoEVSE"})
             return
         a = s.auth
@@ -832,6 +839,8 @@ class Transactions(Block):
     def _tag_slot(self, evse_id, tok):
         if evse_id is not None:
             return self._slot(evse_id)
+        if len(self.slots) == 1:
+            return self.slots[0]  # one EVSE: a tag without an EVSE choice is for it (C09.FR.03, E07)
         for s in self.slots:  # the driver's own session: stop it
             if s.auth is not None and same_token(s.auth["tok"], tok):
                 return s

@@ -1,0 +1,185 @@
+# Issue 8, conformance defects of the E, C, F and H blocks, end to end: the real station process
+# (tools/station, MicroPython unix port) against the CSMS on the `ocpp` package. Each test names the
+# Part 2 requirement ids (and Part 6 test cases) it checks; each failed before its fix.
+import time
+
+import pytest
+
+CALLRESULT = 3
+HEARTBEAT = 60
+OFFER = 53.3  # % duty offering 32 A (IEC 61851-1: 32 / 0.6)
+BASE_DM = (
+    ("AlignedDataCtrlr", "Interval", 0),
+    ("SampledDataCtrlr", "TxUpdatedInterval", 0),
+)
+
+
+class Tokens:
+    """The CSMS's idToken database: {idToken: status or (status, group)}; unknown ids are Unknown.
+    tx_table (optional) answers TransactionEvent's idTokenInfo differently from Authorize."""
+
+    def __init__(self, table, tx_table=None):
+        self.table = dict(table)
+        self.tx_table = dict(tx_table) if tx_table is not None else None
+
+    @staticmethod
+    def _info(table, t):
+        v = table.get(t["idToken"])
+        if v is None:
+            return {"status": "Unknown"}
+        if isinstance(v, str):
+            return {"status": v}
+        return {"status": v[0], "groupIdToken": {"idToken": v[1], "type": "Central"}}
+
+    def install(self, csms):
+        tx = self.tx_table if self.tx_table is not None else self.table
+        csms.responders["Authorize"] = lambda p, s: {"idTokenInfo": self._info(self.table, p["idToken"])}
+        csms.responders["TransactionEvent"] = lambda p, s: (
+            {"idTokenInfo": self._info(tx, p["idToken"])} if "idToken" in p else {})
+        return self
+
+
+def boot(make_csms, make_station, kit, tokens=None, dm=(), evses=None):
+    csms = make_csms(heartbeat_interval=HEARTBEAT)
+    if tokens is not None:
+        tokens.install(csms)
+    cfg = kit.station_config(csms.url, device_model=[kit.dm(c, v, x) for c, v, x in BASE_DM + tuple(dm)])
+    if evses is not None:
+        cfg["evses"] = evses
+    st = make_station(cfg)
+    conns = set((e["id"], c) for e in cfg["evses"] for c in range(1, e["connectors"] + 1))
+    b = csms.wait_call("BootNotification", timeout=15)
+    a = csms.wait_for(lambda: csms.answer_to(b), 5, "BootNotificationResponse")
+    assert a.payload["status"] == "Accepted"
+    csms.wait_for(lambda: set(kit.status_notifications(csms, since=a.index)) >= conns, 15, "statuses")
+    return csms, st
+
+
+def ok(csms, action, payload, timeout=5):
+    reply = csms.call(action, payload, timeout=timeout)
+    assert reply.kind == CALLRESULT, "%s answered with %r" % (action, reply)
+    return reply.payload
+
+
+def set_var(csms, component, variable, value):
+    res = ok(csms, "SetVariables", {"setVariableData": [
+        {"component": {"name": component}, "variable": {"name": variable}, "attributeValue": str(value)}]})
+    assert res["setVariableResult"][0]["attributeStatus"] == "Accepted", res
+
+
+def tok(id_token, type_="ISO14443"):
+    return {"idToken": id_token, "type": type_}
+
+
+def tag(st, id_token, evse=None):
+    cmd = {"cmd": "tag", "id": id_token}
+    if evse is not None:
+        cmd["evse"] = evse
+    st.send(cmd)
+
+
+def plug(st, evse, connector=1):
+    st.send({"cmd": "plug", "evse": evse, "connector": connector})
+
+
+def unplug(st, evse, connector=1):
+    st.send({"cmd": "unplug", "evse": evse, "connector": connector})
+
+
+def ev(st, evse, state):
+    st.send({"cmd": "ev", "evse": evse, "state": state})
+
+
+def load(st, evse, watts):
+    st.send({"cmd": "load", "evse": evse, "watts": watts})
+
+
+def authorized(st, id_token, since, timeout=10):
+    return st.wait_event("authorize", lambda e: e.get("id") == id_token, since=since, timeout=timeout)
+
+
+def tx_calls(csms, since=0, tid=None, etype=None):
+    return [f for f in csms.calls("TransactionEvent", since=since)
+            if (tid is None or f.payload["transactionInfo"]["transactionId"] == tid)
+            and (etype is None or f.payload["eventType"] == etype)]
+
+
+def wait_tx(csms, etype, since=0, tid=None, timeout=10, pred=None):
+    def find():
+        fs = [f for f in tx_calls(csms, since, tid, etype) if pred is None or pred(f.payload)]
+        return fs[0] if fs else None
+    return csms.wait_for(find, timeout, "TransactionEvent %s (tid %s)" % (etype, tid))
+
+
+def tid_of(frame):
+    return frame.payload["transactionInfo"]["transactionId"]
+
+
+def charge(st, evse, since, timeout=10):
+    st.wait_event("pilot", lambda e: e["evse"] == evse and e["duty"] == OFFER, since=since, timeout=timeout)
+    ev(st, evse, "C")
+    load(st, evse, 7000)
+    st.wait_event("pilot", lambda e: e["evse"] == evse and e["contactor"], since=since, timeout=timeout)
+    return st.wait_event("transaction", lambda e: e["evse"] == evse and e["type"] == "Started", since=since,
+                         timeout=timeout)
+
+
+def start_session(st, evse, id_token, tag_evse=True):
+    s = st.mark()
+    plug(st, evse)
+    tag(st, id_token, evse if tag_evse else None)
+    e = authorized(st, id_token, s)
+    assert e["status"] == "Accepted", e
+    return charge(st, evse, s)
+
+
+def drained(csms, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not ok(csms, "GetTransactionStatus", {})["messagesInQueue"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError("TransactionEvents still queued after %ss" % timeout)
+
+
+ONE_EVSE = [{"id": 1, "connectors": 1}]
+
+
+# ---------------------------------------------------------------------------------------------
+# C09 group id
+# ---------------------------------------------------------------------------------------------
+
+def test_c09_group_member_without_evse_stops_on_one_evse_station(make_csms, make_station, kit):
+    """C09.FR.02/C09.FR.03 (TC_C_39_CS / TC_C_40_CS): on a one-EVSE station, another idToken of the
+    starting token's groupIdToken, presented without an EVSE choice, stops the running transaction
+    (triggerReason StopAuthorized, stoppedReason Local, idToken of the stopper). C09.FR.11: a token of
+    another group does not stop it."""
+    tokens = Tokens({"GRP-A": ("Accepted", "FLEET-1"), "GRP-B": ("Accepted", "FLEET-1"),
+                     "OTHER-1": ("Accepted", "FLEET-2")})
+    csms, st = boot(make_csms, make_station, kit, tokens, evses=ONE_EVSE)
+    started = start_session(st, 1, "GRP-A", tag_evse=False)
+    s = st.mark()
+    tag(st, "OTHER-1")
+    assert authorized(st, "OTHER-1", s)["status"] in ("NotAllowedToStop", "NoEVSE")
+    m = csms.mark()
+    tag(st, "GRP-B")
+    ended = wait_tx(csms, "Ended", since=m, tid=started["id"])
+    assert ended.payload["triggerReason"] == "StopAuthorized"
+    assert ended.payload["transactionInfo"]["stoppedReason"] == "Local"
+    assert ended.payload["idToken"] == tok("GRP-B")
+
+
+def test_c09_group_member_without_evse_stops_its_session_on_two_evse_station(make_csms, make_station, kit):
+    """C09.FR.03 on a two-EVSE station: without an EVSE choice, the group member stops the one session of
+    its group (the other EVSE's session, of another group, goes on)."""
+    tokens = Tokens({"GRP-A": ("Accepted", "FLEET-1"), "GRP-B": ("Accepted", "FLEET-1"),
+                     "OTHER-1": ("Accepted", "FLEET-2")})
+    csms, st = boot(make_csms, make_station, kit, tokens)
+    a = start_session(st, 1, "GRP-A")
+    b = start_session(st, 2, "OTHER-1")
+    m = csms.mark()
+    tag(st, "GRP-B")
+    ended = wait_tx(csms, "Ended", since=m, tid=a["id"])
+    assert ended.payload["triggerReason"] == "StopAuthorized"
+    time.sleep(0.5)
+    assert not tx_calls(csms, since=m, tid=b["id"], etype="Ended")
