@@ -183,3 +183,44 @@ def test_c09_group_member_without_evse_stops_its_session_on_two_evse_station(mak
     assert ended.payload["triggerReason"] == "StopAuthorized"
     time.sleep(0.5)
     assert not tx_calls(csms, since=m, tid=b["id"], etype="Ended")
+
+
+# ---------------------------------------------------------------------------------------------
+# C12 / E05 MaxEnergyOnInvalidId
+# ---------------------------------------------------------------------------------------------
+
+INVALID_AT_TX = dict(table={"INV-1": "Accepted"}, tx_table={"INV-1": "Invalid"})
+
+
+def test_c12_stop_tx_on_invalid_id_false_keeps_charging_until_energy_limit(make_csms, make_station, kit):
+    """C12.FR.04 / E05 (TC_C_15_CS): TxCtrlr.StopTxOnInvalidId false, MaxEnergyOnInvalidId 10000: the
+    TransactionEventResponse says Invalid, yet the transaction is not deauthorized: no event with
+    triggerReason Deauthorized, no SuspendedEVSE, the power path stays closed."""
+    csms, st = boot(make_csms, make_station, kit, Tokens(**INVALID_AT_TX),
+                    dm=[("TxCtrlr", "StopTxOnInvalidId", "false"), ("TxCtrlr", "MaxEnergyOnInvalidId", 10000)])
+    s, m = st.mark(), csms.mark()
+    started = start_session(st, 1, "INV-1")
+    first = wait_tx(csms, None, since=m, tid=started["id"], pred=lambda p: "idToken" in p)
+    csms.wait_for(lambda: csms.answer_to(first), 5, "answer")
+    time.sleep(2)
+    frames = tx_calls(csms, since=m, tid=started["id"])
+    assert not [f for f in frames if f.payload["triggerReason"] == "Deauthorized"], frames
+    assert not [f for f in frames if f.payload["transactionInfo"].get("chargingState") == "SuspendedEVSE"], frames
+    assert not [f for f in frames if f.payload["eventType"] == "Ended"], frames
+    assert [e for e in st.named("pilot", s) if e["evse"] == 1][-1]["contactor"], st.named("pilot", s)
+
+
+def test_c12_energy_limit_reached_suspends(make_csms, make_station, kit):
+    """C12.FR.04 / E05: with a small MaxEnergyOnInvalidId (2 Wh) the energy limit is reached soon: an
+    Updated event with triggerReason EnergyLimitReached and chargingState SuspendedEVSE; the transaction
+    stays (TxStopPoint EVConnected,Authorized both still true) and never says Deauthorized."""
+    csms, st = boot(make_csms, make_station, kit, Tokens(**INVALID_AT_TX),
+                    dm=[("TxCtrlr", "StopTxOnInvalidId", "false"), ("TxCtrlr", "MaxEnergyOnInvalidId", 2)])
+    m = csms.mark()
+    started = start_session(st, 1, "INV-1")
+    lim = wait_tx(csms, "Updated", since=m, tid=started["id"], timeout=15,
+                  pred=lambda p: p["triggerReason"] == "EnergyLimitReached")
+    assert lim.payload["transactionInfo"]["chargingState"] == "SuspendedEVSE"
+    frames = tx_calls(csms, since=m, tid=started["id"])
+    assert not [f for f in frames if f.payload["triggerReason"] == "Deauthorized"], frames
+    assert not [f for f in frames if f.payload["eventType"] == "Ended"], frames

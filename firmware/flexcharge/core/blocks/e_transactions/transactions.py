@@ -408,9 +408,12 @@ class Transactions(Block):
             self._deauthorize(s, "Deauthorized", "DeAuthorized")  # E05/E06, TC_E_16
         else:
             # MaxEnergyOnInvalidId: the energy this transaction may still take in total.
+            # C12.FR.04 / E05 (TC_C_15_CS): StopTxOnInvalidId false -> the transaction is not
+            # deauthorized; it goes on until MaxEnergyOnInvalidId is delivered (then EnergyLimitReached,
+            # SuspendedEVSE, from _evaluate). No Deauthorized event meanwhile.
             s.tx.limit_wh = self.station.dm.get_int("TxCtrlr", "MaxEnergyOnInvalidId", 0)
             self.store.save(s.tx)
-            self._evaluate(s, "EnergyLimitReached" if self._limit_reached(s) else "Deauthorized")
+            self._evaluate(s, "ChargingStateChanged")
 
     # -- evaluation ------------------------------------------------------------------------------
     def _evaluate(self, s, cause, stop_token=None, hint=None):
