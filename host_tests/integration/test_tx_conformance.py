@@ -224,3 +224,76 @@ def test_c12_energy_limit_reached_suspends(make_csms, make_station, kit):
     frames = tx_calls(csms, since=m, tid=started["id"])
     assert not [f for f in frames if f.payload["triggerReason"] == "Deauthorized"], frames
     assert not [f for f in frames if f.payload["eventType"] == "Ended"], frames
+
+
+# ---------------------------------------------------------------------------------------------
+# C14 local list vs online authorization
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pre", ["true", "false"])
+def test_c14_local_list_invalid_then_csms_accepts_charges(make_csms, make_station, kit, pre):
+    """C14.FR.03 (TC_C_28_CS..TC_C_31_CS) with LocalAuthListCtrlr.DisablePostAuthorize false: an idToken
+    listed as Invalid in the local list is asked at the CSMS (AuthorizeRequest, C01.FR.01) and the CSMS's
+    Accepted decides (C01.FR.02/C14.FR.03): charging starts and the Started event carries the idToken.
+    LocalPreAuthorize true and false (C10.FR.11: always ask)."""
+    tokens = Tokens({"LL-INV": "Accepted"})
+    csms, st = boot(make_csms, make_station, kit, tokens,
+                    dm=[("AuthCtrlr", "LocalPreAuthorize", pre), ("LocalAuthListCtrlr", "Enabled", "true"),
+                        ("LocalAuthListCtrlr", "DisablePostAuthorize", "false")])
+    res = ok(csms, "SendLocalList", {"versionNumber": 1, "updateType": "Full", "localAuthorizationList": [
+        {"idToken": tok("LL-INV"), "idTokenInfo": {"status": "Invalid"}}]})
+    assert res["status"] == "Accepted"
+    m = csms.mark()
+    started = start_session(st, 1, "LL-INV")
+    assert [f.payload["idToken"] for f in csms.calls("Authorize", since=m)] == [tok("LL-INV")]
+    first = wait_tx(csms, "Started", since=m, tid=started["id"])
+    assert first.payload["idToken"] == tok("LL-INV")
+    time.sleep(1)
+    frames = tx_calls(csms, since=m, tid=started["id"])
+    assert not [f for f in frames if f.payload["eventType"] == "Ended"
+                or f.payload["triggerReason"] == "Deauthorized"], frames
+
+
+# ---------------------------------------------------------------------------------------------
+# H03 reservation for a groupIdToken, RequestStartTransaction with another idToken
+# ---------------------------------------------------------------------------------------------
+
+def _iso_in(seconds):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+
+
+@pytest.mark.parametrize("authorize_remote_start", ["true", "false"])
+def test_h03_remote_start_with_group_member_on_group_reservation(make_csms, make_station, kit,
+                                                                 authorize_remote_start):
+    """H03.FR.04 (TC_H_19_CS) with F01.FR.01/F01.FR.02 (AuthorizeRemoteStart true and false): an EVSE is
+    reserved for idToken RES-1 with groupIdToken FLEET-1. RequestStartTransaction for another idToken
+    GRP-B is not refused at once: the station authorizes GRP-B (AuthorizeRequest), finds its group FLEET-1
+    equal to the reservation's and charges, the Started event carrying reservationId (H03.FR.09). A token
+    of another group (OTHER-1) gets Accepted for the request but, once its group is known, starts nothing
+    and leaves the reservation in place (F01.FR.22 / H03.FR.01)."""
+    tokens = Tokens({"RES-1": ("Accepted", "FLEET-1"), "GRP-B": ("Accepted", "FLEET-1"),
+                     "OTHER-1": ("Accepted", "FLEET-2")})
+    csms, st = boot(make_csms, make_station, kit, tokens,
+                    dm=[("AuthCtrlr", "AuthorizeRemoteStart", authorize_remote_start)])
+    res = ok(csms, "ReserveNow", {"id": 5, "expiryDateTime": _iso_in(120), "idToken": tok("RES-1"),
+                                  "groupIdToken": {"idToken": "FLEET-1", "type": "Central"}, "evseId": 2})
+    assert res["status"] == "Accepted"
+    s, m = st.mark(), csms.mark()
+    plug(st, 2)
+    # Another group: nothing starts.
+    res = ok(csms, "RequestStartTransaction", {"idToken": tok("OTHER-1"), "remoteStartId": 8, "evseId": 2})
+    assert res["status"] == "Accepted"
+    assert authorized(st, "OTHER-1", s)["status"] == "Reserved"
+    assert [f.payload["idToken"] for f in csms.calls("Authorize", since=m)] == [tok("OTHER-1")]
+    time.sleep(0.5)
+    assert tx_calls(csms, since=m) == []
+    # A member of the reservation's group: authorized, its group compared, charges with reservationId.
+    m = csms.mark()
+    res = ok(csms, "RequestStartTransaction", {"idToken": tok("GRP-B"), "remoteStartId": 9, "evseId": 2})
+    assert res["status"] == "Accepted"
+    assert [f.payload["idToken"] for f in csms.calls("Authorize", since=m)] == [tok("GRP-B")]
+    started = charge(st, 2, s)
+    first = wait_tx(csms, "Started", since=m, tid=started["id"])
+    assert first.payload.get("reservationId") == 5, first.payload
+    assert first.payload["idToken"] == tok("GRP-B")
+    assert first.payload["triggerReason"] == "RemoteStart"

@@ -130,7 +130,7 @@ class Transactions(Block):
                 return False
         return True
 
-    async def remote_start(self, evse_id, id_token, remote_start_id, charging_profile=None):
+    async def remote_start(self, evse_id, id_token, remote_start_id, charging_profile=None, group=None):
         """F01/F02. Returns "Accepted"/"Rejected" at once; authorization (AuthorizeRemoteStart)
         and the start follow in the background: a handler must not wait for a CALL of ours."""
         if evse_id is None:
@@ -141,7 +141,7 @@ class Transactions(Block):
             return "Rejected"
         if self._blocked(slot, id_token) or not self._tx_allowed():
             return "Rejected"
-        self.station.spawn(self._remote_authorize(slot, id_token, remote_start_id))
+        self.station.spawn(self._remote_authorize(slot, id_token, remote_start_id, group))
         return "Accepted"
 
     async def remote_stop(self, transaction_id):
@@ -368,7 +368,7 @@ class Transactions(Block):
             if s.auth is not None and self.auth.may_stop(s.auth["tok"], s.auth["info"], tok, info):
                 self._deauthorize(s, "StopAuthorized", "MasterPass", stop_token=tok)
 
-    async def _remote_authorize(self, s, tok, rsid):
+    async def _remote_authorize(self, s, tok, rsid, group=None):
         if self._dm_bool("AuthCtrlr", "AuthorizeRemoteStart", False):
             info = await self.auth.authorize(tok, s.evse.id)  # F01.FR.02 / TC_E_13 step 3
             if not isinstance(info, dict) or info.get("status") != "Accepted":
@@ -377,7 +377,18 @@ class Transactions(Block):
                 return
         else:
             info = {"status": "Accepted"}  # F01.FR.01: trusted as authorized by the CSMS
-        if s.auth is not None or not self._reservation_allows(s, tok, info):
+            if group:
+                info["groupIdToken"] = group  # the request's groupIdToken
+            if not self._reservation_allows(s, tok, info):
+                # H03.FR.04/06: reserved for a group: this token's group decides, so ask for it.
+                got = await self.auth.authorize(tok, s.evse.id)
+                if isinstance(got, dict) and got.get("status") == "Accepted":
+                    info = got
+        if s.auth is not None:
+            return
+        if not self._reservation_allows(s, tok, info):
+            # H03: not the reserved token nor of its group: nothing starts, the reservation stays.
+            self.station.report("authorize", {"evse": s.evse.id, "id": tok.get("idToken"), "status": "Reserved"})
             return
         self._authorize(s, tok, info, rsid, "RemoteStart")
 
