@@ -450,10 +450,13 @@ def test_invalid_id_in_response_deauthorizes_or_limits_energy():
     # StopTxOnInvalidId false, MaxEnergyOnInvalidId 1000 Wh: charge on until 1 kWh, then SuspendedEVSE
     setv(st, "TxCtrlr", "StopTxOnInvalidId", "false")
     setv(st, "TxCtrlr", "MaxEnergyOnInvalidId", "1000")
+    n0 = len(st.sent())
     tag(st, board, "AA", evse=1)
     cmd(board, cmd="load", evse=1, watts=10000)
     deliver(txs)
     assert txs.active(1) is not None and board.contactors[1].is_closed()
+    # C12.FR.04 / TC_C_15_CS: not deauthorized meanwhile
+    assert "Deauthorized" not in [p["triggerReason"] for p in st.sent()[n0:] + queued(txs)]
     board.t[0] += 6 * 60 * 1000  # 6 min at 10 kW = 1 kWh
     txs.tick(T0 + 400)
     assert not board.contactors[1].is_closed() and txs.active(1) is not None

@@ -130,7 +130,7 @@ class Transactions(Block):
                 return False
         return True
 
-    async def remote_start(self, evse_id, id_token, remote_start_id, charging_profile=None):
+    async def remote_start(self, evse_id, id_token, remote_start_id, charging_profile=None, group=None):
         """F01/F02. Returns "Accepted"/"Rejected" at once; authorization (AuthorizeRemoteStart)
         and the start follow in the background: a handler must not wait for a CALL of ours."""
         if evse_id is None:
@@ -141,7 +141,7 @@ class Transactions(Block):
             return "Rejected"
         if self._blocked(slot, id_token) or not self._tx_allowed():
             return "Rejected"
-        self.station.spawn(self._remote_authorize(slot, id_token, remote_start_id))
+        self.station.spawn(self._remote_authorize(slot, id_token, remote_start_id, group))
         return "Accepted"
 
     async def remote_stop(self, transaction_id):
@@ -315,6 +315,13 @@ class Transactions(Block):
                 if self.auth.is_master_pass(tok, info):
                     await self._master_pass_all(tok, info)
                     return
+                # C09.FR.03: an idToken of the starting token's group stops that session. Without an
+                # EVSE choice that is only unambiguous when exactly one session is of its group.
+                mine = [x for x in self.slots if x.auth is not None
+                        and self.auth.may_stop(x.auth["tok"], x.auth["info"], tok, info)]
+                if len(mine) == 1:
+                    self._deauthorize(mine[0], "StopAuthorized", "Local", stop_token=tok)
+                    return
             st.report("authorize", {"id": tok["idToken"], "status": "NoEVSE"})
             return
         a = s.auth
@@ -361,7 +368,7 @@ class Transactions(Block):
             if s.auth is not None and self.auth.may_stop(s.auth["tok"], s.auth["info"], tok, info):
                 self._deauthorize(s, "StopAuthorized", "MasterPass", stop_token=tok)
 
-    async def _remote_authorize(self, s, tok, rsid):
+    async def _remote_authorize(self, s, tok, rsid, group=None):
         if self._dm_bool("AuthCtrlr", "AuthorizeRemoteStart", False):
             info = await self.auth.authorize(tok, s.evse.id)  # F01.FR.02 / TC_E_13 step 3
             if not isinstance(info, dict) or info.get("status") != "Accepted":
@@ -370,7 +377,18 @@ class Transactions(Block):
                 return
         else:
             info = {"status": "Accepted"}  # F01.FR.01: trusted as authorized by the CSMS
-        if s.auth is not None or not self._reservation_allows(s, tok, info):
+            if group:
+                info["groupIdToken"] = group  # the request's groupIdToken
+            if not self._reservation_allows(s, tok, info):
+                # H03.FR.04/06: reserved for a group: this token's group decides, so ask for it.
+                got = await self.auth.authorize(tok, s.evse.id)
+                if isinstance(got, dict) and got.get("status") == "Accepted":
+                    info = got
+        if s.auth is not None:
+            return
+        if not self._reservation_allows(s, tok, info):
+            # H03: not the reserved token nor of its group: nothing starts, the reservation stays.
+            self.station.report("authorize", {"evse": s.evse.id, "id": tok.get("idToken"), "status": "Reserved"})
             return
         self._authorize(s, tok, info, rsid, "RemoteStart")
 
@@ -401,9 +419,12 @@ class Transactions(Block):
             self._deauthorize(s, "Deauthorized", "DeAuthorized")  # E05/E06, TC_E_16
         else:
             # MaxEnergyOnInvalidId: the energy this transaction may still take in total.
+            # C12.FR.04 / E05 (TC_C_15_CS): StopTxOnInvalidId false -> the transaction is not
+            # deauthorized; it goes on until MaxEnergyOnInvalidId is delivered (then EnergyLimitReached,
+            # SuspendedEVSE, from _evaluate). No Deauthorized event meanwhile.
             s.tx.limit_wh = self.station.dm.get_int("TxCtrlr", "MaxEnergyOnInvalidId", 0)
             self.store.save(s.tx)
-            self._evaluate(s, "EnergyLimitReached" if self._limit_reached(s) else "Deauthorized")
+            self._evaluate(s, "ChargingStateChanged")
 
     # -- evaluation ------------------------------------------------------------------------------
     def _evaluate(self, s, cause, stop_token=None, hint=None):
@@ -832,6 +853,8 @@ class Transactions(Block):
     def _tag_slot(self, evse_id, tok):
         if evse_id is not None:
             return self._slot(evse_id)
+        if len(self.slots) == 1:
+            return self.slots[0]  # one EVSE: a tag without an EVSE choice is for it (C09.FR.03, E07)
         for s in self.slots:  # the driver's own session: stop it
             if s.auth is not None and same_token(s.auth["tok"], tok):
                 return s
