@@ -6,7 +6,8 @@
 #     (component.evse.id + evse.connectorId), instantiated from add_evses().
 #   row = (variable, instance, flags, dataType, unit, minLimit, maxLimit, valuesList, default[, monitors])
 #     flags: "RO"|"RW"|"WO" then P persistent, C constant, M supportsMonitoring,
-#            B RebootRequired on write, T/N/X the variable also has Target/MinSet/MaxSet.
+#            B RebootRequired on write, T/N/X the variable also has Target/MinSet/MaxSet,
+#            F a ReadOnly variable the factory may set, U feature not implemented (see apply_factory).
 #     dataType: string, decimal, integer, dateTime, boolean, OptionList, SequenceList, MemberList.
 #     minLimit/maxLimit: ints or None (length for strings and lists); valuesList: tuple of str.
 #     default: str (Actual; other attributes default to ""), or a 4-tuple per attribute.
@@ -296,12 +297,24 @@ class DeviceModel:
                 raise DeviceModelError(label + ": unknown variable")
             if not has_attr(f[1], a):
                 raise DeviceModelError(label + ": attributeType not supported")
-            if f[1][2][:2] == "RO":
-                raise DeviceModelError(label + ": read-only")
+            flags = f[1][2]
+            # The factory file is not the CSMS: ReadOnly variables the maker provisions (flag F:
+            # ItemsPerMessage, MessageTimeout, ReservationCtrlr.NonEvseSpecific...) are accepted.
+            # Refused: what the firmware itself maintains (AvailabilityState, Entries, meter
+            # values...), a feature this firmware does not have (U), and any value outside the
+            # limits the firmware can honour (maxLimit: tools/gen_dm.py MAX_ITEMS, MAX_MESSAGE...).
+            if "U" in flags:
+                if check.text(check.parse(f[1], value, None, None, False)[0]) != default(f[1], a):
+                    raise DeviceModelError(label + ": %r not possible, the feature is not implemented" % value)
+            elif flags[:2] == "RO" and "F" not in flags:
+                raise DeviceModelError(label + ": read-only, maintained by the firmware")
             mn, mx = self.limits(f[1], f[2], ev, cn)
             typed, err = check.parse(f[1], value, mn, mx, True)
             if err is not None:
-                raise DeviceModelError(label + ": invalid value %r (%s)" % (value, err))
+                why = err
+                if err == check.OUT_OF_RANGE:
+                    why = "%s: allowed %s..%s" % (err, "" if mn is None else mn, "" if mx is None else mx)
+                raise DeviceModelError(label + ": invalid value %r (%s)" % (value, why))
             todo.append((f, ev, cn, a, typed))
         lines = []
         self.hold()
