@@ -123,6 +123,9 @@ class App:
         self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
         st.rpc = self.rpc
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
+        # Allocated once, before the heap fragments: every connection receives into it, so a
+        # MAX_MESSAGE-byte message stays receivable after any history.
+        self.rx = websocket.RxBuffer(MAX_MESSAGE)
         board.listener = self._hw_event
 
     # -- configuration ----------------------------------------------------------
@@ -163,7 +166,8 @@ class App:
             cfg["security_profile"], self.url(), cfg["identity"], pw, tls.get("ca"), tls.get("cert"), tls.get("key")
         )
         return await websocket.connect(
-            self.url(), cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE
+            self.url(), cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
+            rx=self.rx,
         )
 
     # -- session listener -----------------------------------------------------------
