@@ -33,6 +33,7 @@ from flexcharge.core.blocks.g_availability.availability import Availability
 from flexcharge.core.blocks.b_provisioning.reset import Reset
 from flexcharge.core.blocks.h_reservation.reservation import Reservation
 from flexcharge.core.blocks.f_remote_control.remote import Remote
+from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -95,6 +96,7 @@ class App:
             self.reset,
             self.reservation,
             Remote(st, tx, self.reservation),
+            DataTransfer(st),  # P01/P02 with the board's vendor extensions
         )
         for t in standard.TABLES:
             dm.add_table(t)
