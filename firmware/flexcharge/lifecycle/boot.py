@@ -36,6 +36,7 @@ from flexcharge.core.blocks.f_remote_control.remote import Remote
 from flexcharge.core.blocks.a_security.events import SecurityEvents
 from flexcharge.core.blocks.a_security.password import PasswordUpdate
 from flexcharge.diag.securitylog import SecurityLog
+from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -103,6 +104,7 @@ class App:
             self.reset,
             self.reservation,
             Remote(st, tx, self.reservation),
+            DataTransfer(st),  # P01/P02 with the board's vendor extensions
         )
         for t in standard.TABLES:
             dm.add_table(t)
