@@ -36,7 +36,7 @@ def name(cn, org="FlexCharge Test"):
 
 
 def cert(subject, issuer, pub, issuer_key, ca=False, path_len=None, t0=T0, t1=T1, serial=None, key_usage=True,
-         bc=True):
+         bc=True, webpki=False):
     b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(pub)
          .serial_number(serial if serial is not None else x509.random_serial_number())
          .not_valid_before(t0).not_valid_after(t1))
@@ -47,6 +47,16 @@ def cert(subject, issuer, pub, issuer_key, ca=False, path_len=None, t0=T0, t1=T1
             digital_signature=not ca, content_commitment=False, key_encipherment=False, data_encipherment=False,
             key_agreement=False, key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False),
             critical=True)
+    if webpki:
+        # what cryptography's own verifier (x509.verification) insists on: SKI, AKI, EKU
+        from cryptography.x509.oid import ExtendedKeyUsageOID
+
+        b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
+        b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+                            critical=False)
+        if not ca:
+            b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName("cs001.example")]), critical=False)
     return b.sign(issuer_key, hashes.SHA256())
 
 
@@ -54,12 +64,13 @@ def der(c):
     return c.public_bytes(serialization.Encoding.DER)
 
 
-def make_chain(kind, leaf_kind=None, leaf_t0=T0, leaf_t1=T1, inter_ca=True, cn="CS001"):
+def make_chain(kind, leaf_kind=None, leaf_t0=T0, leaf_t1=T1, inter_ca=True, cn="CS001", webpki=False):
     root_key, inter_key, leaf_key = new_key(kind), new_key(kind), new_key(leaf_kind or kind)
-    root = cert(name("Test Root " + kind), name("Test Root " + kind), root_key.public_key(), root_key, ca=True)
+    root = cert(name("Test Root " + kind), name("Test Root " + kind), root_key.public_key(), root_key, ca=True,
+                webpki=webpki)
     inter = cert(name("Test Sub CA " + kind), root.subject, inter_key.public_key(), root_key, ca=inter_ca,
-                 path_len=0)
-    leaf = cert(name(cn), inter.subject, leaf_key.public_key(), inter_key, t0=leaf_t0, t1=leaf_t1)
+                 path_len=0, webpki=webpki)
+    leaf = cert(name(cn), inter.subject, leaf_key.public_key(), inter_key, t0=leaf_t0, t1=leaf_t1, webpki=webpki)
     return {"root": root, "inter": inter, "leaf": leaf, "root_key": root_key, "inter_key": inter_key,
             "leaf_key": leaf_key, "ders": [der(leaf), der(inter)], "anchors": [der(root)]}
 
