@@ -487,3 +487,55 @@ def test_e06_points_without_hardware_are_refused(make_csms, make_station, kit, p
         {"component": {"name": "TxCtrlr"}, "variable": {"name": "TxStopPoint"}, "attributeValue": point}]})
     assert res["setVariableResult"][0]["attributeStatus"] != "Accepted", res
     assert kit.get_variable(csms, "TxCtrlr", "TxStopPoint")["attributeValue"] == "EVConnected,Authorized"
+
+
+# ---------------------------------------------------------------------------------------------
+# EVSE choice on a multi-EVSE station (tag before any cable, no EVSE chosen)
+# ---------------------------------------------------------------------------------------------
+
+def test_evse_unknown_until_cable_tx_start_authorized(make_csms, make_station, kit):
+    """Decision (README "EVSE choice"): on a two-EVSE station, an idToken presented without an EVSE before
+    any cable names no EVSE. TxStartPoint Authorized (E01.FR.02... start points): the transaction starts at
+    authorization and its Started event has no `evse`; TransactionEventRequest.evse is provided in the
+    first event after the EVSE is known: the CablePluggedIn event of the EVSE the cable goes into (here
+    EVSE 2, connector 1). No connector is Occupied before the cable (G01), the session charges on EVSE 2."""
+    csms, st = boot(make_csms, make_station, kit, Tokens({"CHO-1": "Accepted"}),
+                    dm=[("TxCtrlr", "TxStartPoint", "Authorized")])
+    s, m = st.mark(), csms.mark()
+    tag(st, "CHO-1")
+    assert authorized(st, "CHO-1", s)["status"] == "Accepted"
+    started = wait_tx(csms, "Started", since=m)
+    assert "evse" not in started.payload, started.payload
+    assert started.payload["idToken"] == tok("CHO-1")
+    tid = tid_of(started)
+    time.sleep(0.5)
+    assert kit.status_notifications(csms, since=m) == {}, kit.status_notifications(csms, since=m)
+    plug(st, 2)
+    plugged = wait_tx(csms, "Updated", since=m, tid=tid, pred=lambda p: p["triggerReason"] == "CablePluggedIn")
+    assert plugged.payload["evse"] == {"id": 2, "connectorId": 1}, plugged.payload
+    assert kit.status_notifications(csms, since=m).get((2, 1)) == "Occupied" or csms.wait_for(
+        lambda: kit.status_notifications(csms, since=m).get((2, 1)) == "Occupied", 5, "2/1 Occupied")
+    ev(st, 2, "C")
+    load(st, 2, 7000)
+    wait_tx(csms, "Updated", since=m, tid=tid, pred=lambda p: p["transactionInfo"].get("chargingState") == "Charging")
+    assert (1, 1) not in kit.status_notifications(csms, since=m)
+    later = [f for f in tx_calls(csms, since=plugged.index + 1, tid=tid)]
+    assert all("evse" not in f.payload for f in later), later  # reported once
+    tag(st, "CHO-1")
+    end = wait_tx(csms, "Ended", since=m, tid=tid).payload
+    assert end["triggerReason"] == "StopAuthorized"
+
+
+def test_evse_unknown_until_cable_default_start_point_charges_where_plugged(make_csms, make_station, kit):
+    """The same choice with the default TxStartPoint PowerPathClosed: the authorization waits for a cable;
+    plugged into EVSE 2 it charges there and the Started event names EVSE 2 (E01.FR.05 start at
+    PowerPathClosed, C01 authorization first)."""
+    csms, st = boot(make_csms, make_station, kit, Tokens({"CHO-2": "Accepted"}))
+    s, m = st.mark(), csms.mark()
+    tag(st, "CHO-2")
+    assert authorized(st, "CHO-2", s)["status"] == "Accepted"
+    plug(st, 2)
+    started = charge(st, 2, s)
+    first = wait_tx(csms, "Started", since=m, tid=started["id"])
+    assert first.payload["evse"] == {"id": 2, "connectorId": 1}
+    assert first.payload["idToken"] == tok("CHO-2")

@@ -88,6 +88,7 @@ class _Slot:
         self.shown = 0  # what the Status override last saw (1 tx, 2 auth): refresh on change
         self.ev_gone = False  # EV-side disconnect: cable in the socket, pilot in state A (E09/E10)
         self.hold = None  # E09.FR.03: idToken that unlocks the cable kept locked after an EV-side disconnect
+        self.floating = False  # authorized without an EVSE choice before any cable: EVSE not known yet
 
 
 class Transactions(Block):
@@ -209,6 +210,8 @@ class Transactions(Block):
             return
         if kind == "clear_fault":
             s.ctl.clear_fault()
+        if kind == "plug":
+            self._adopt(s)
         if kind == "unplug" and s.auth is not None and s.tx is not None:
             if self._dm_bool("TxCtrlr", "StopTxOnEVSideDisconnect", True):
                 # E10/TC_E_17: unplugging at the EV side deauthorizes the transaction.
@@ -391,6 +394,14 @@ class Transactions(Block):
         st.report("authorize", {"evse": s.evse.id, "id": tok["idToken"], "status": status})
         if status != "Accepted" or s.auth is not None:
             return
+        if evse_id is None and len(self.slots) > 1 and s.ctl.plugged_connector() is None:
+            # EVSE choice (issue 8, README "EVSE choice"): on a multi-EVSE station an idToken presented
+            # with no EVSE chosen and no cable plugged names no EVSE. The session is parked on a free
+            # slot but the EVSE is not known: with TxStartPoint Authorized the Started event has no
+            # `evse`; the first cable plugged into a free EVSE takes the session, and the first event
+            # after that carries evse (TransactionEventRequest.evse: "provided in the first
+            # TransactionEventRequest after the EVSE is known"; E01.FR.01-05 start points, C01).
+            s.floating = True
         self._authorize(s, tok, info, None, "Authorized")
 
     async def _master_pass_all(self, tok, info=None):
@@ -482,7 +493,11 @@ class Transactions(Block):
         if not plugged:
             s.ev_gone = False
             s.hold = None
-        elif s.ev_gone:
+        elif s.floating:
+            s.floating = False
+            if s.tx is not None:
+                s.tx.evse_hidden = False  # the cable is on this EVSE after all
+        if plugged and s.ev_gone:
             s.ev_gone = False
             return "CablePluggedIn"  # TC_E_26_CS step 5: the EV is back on the cable
         return cause
@@ -602,6 +617,7 @@ class Transactions(Block):
     def _begin(self, s, cause, cs, c):
         st = self.station
         tx = Transaction(new_id(), s.evse.id, s.ctl.plugged_connector())
+        tx.evse_hidden = s.floating  # EVSE not known yet: `evse` waits for the cable (see _on_tag)
         tx.started_at = st.now()
         tx.start_wh = s.ctl.energy_wh()
         tx.seen = c
@@ -639,6 +655,7 @@ class Transactions(Block):
         s.tx = None
         s.auth = None
         s.limited = False
+        s.floating = False
         self._apply(s)
         self._refresh(s)
         if self.idle():
@@ -674,7 +691,7 @@ class Transactions(Block):
         if not st.online:
             p["offline"] = True  # E04/E11/E12: happened while the link was down
         es = 2 if tx.connector_id is not None else 1
-        if tx.evse_sent < es and tx.evse_id:
+        if tx.evse_sent < es and tx.evse_id and not tx.evse_hidden:
             ev = {"id": tx.evse_id}
             if tx.connector_id is not None:
                 ev["connectorId"] = tx.connector_id
@@ -985,10 +1002,38 @@ class Transactions(Block):
             s.shown = now
             self.status.refresh(s.evse.id)
 
+    def _adopt(self, m):
+        """A cable plugged into EVSE m, which has no session: a floating session (authorized with no
+        EVSE known) moves here; its next event names this EVSE (see _on_tag, "EVSE choice")."""
+        if m.auth is not None or m.tx is not None:
+            m.floating = False  # its own session: the cable says the EVSE is this one
+            if m.tx is not None and m.tx.evse_hidden:
+                m.tx.evse_hidden = False
+                self.store.save(m.tx)
+            return
+        for f in self.slots:
+            if f is m or not f.floating or f.auth is None or f.ctl.plugged_connector() is not None:
+                continue
+            tx = f.tx
+            m.auth, f.auth = f.auth, None
+            m.tx, f.tx = tx, None
+            m.conds = f.conds
+            f.floating = False
+            f.conds = 0
+            if tx is not None:
+                self.store.remove(tx.evse_id)
+                tx.evse_id = m.evse.id
+                tx.evse_hidden = False
+                self.store.save(tx)
+            self._apply(f)
+            self._refresh(f)
+            break
+        m.floating = False
+
     def _status_override(self, c):
         s = self._slot(c.evse_id)
-        if s is None or (s.tx is None and s.auth is None):
-            return None
+        if s is None or (s.tx is None and s.auth is None) or s.floating:
+            return None  # a floating session occupies no connector until a cable says where it is
         cid = s.tx.connector_id if s.tx is not None else None
         if cid is None or cid == c.id:
             return "Occupied"  # G01: a session (even before the cable) occupies the connector
