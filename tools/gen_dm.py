@@ -41,6 +41,18 @@ TX_POINTS = ("EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")  
 ID_TOKEN_TYPES = ("Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization")
 DELTA8 = (("P", "Delta", 1, 8),)  # preconfigured Delta monitor, severity 8 Informational (see standard.py header)
 
+# Limits the firmware can honour (factory values and SetVariables are checked against them; the
+# report shows them as minLimit/maxLimit, so a CSMS sees the truth).
+MAX_MESSAGE = 65536  # = lifecycle/boot.py MAX_MESSAGE: a larger message is refused (close 1009)
+# MessageTimeout is waited for with asyncio, i.e. ticks_ms arithmetic: ticks_diff is only right
+# within half the ticks period, 2**29 ms on a 30-bit small-int port (the smallest there is).
+MAX_TIMEOUT_S = 2 ** 29 // 1000  # 536870 s
+# One CSMS request of ItemsPerMessage items costs ~370 B of heap per item at its peak (the parsed
+# request, the results and the encoded response alive at once: GetVariables, measured on the unix
+# port, host_tests/portable/test_factory_limits.py). 64 items ~ 24 KB: the budget of one request
+# on a small MCU with the frozen firmware (~100 KB of free heap).
+MAX_ITEMS = 64
+
 
 def V(name, flags, default, inst=None, mn=None, mx=None, values=None, unit=None, mon=None, dt=None):
     return (name, inst, flags, default, mn, mx, values, unit, mon, dt)
@@ -48,7 +60,10 @@ def V(name, flags, default, inst=None, mn=None, mx=None, values=None, unit=None,
 
 # OVERLAY: (TABLE_NAME, [(component, component_instance, scope, [V(...)])], comment)
 # flags: RO/RW/WO, then P persistent, C constant, M supportsMonitoring, B RebootRequired on write,
-#        T/N/X: the variable also has Target/MinSet/MaxSet attributes.
+#        T/N/X: the variable also has Target/MinSet/MaxSet attributes,
+#        F: a ReadOnly variable a factory value (launcher `device_model`) may set: the firmware
+#           honours whatever value passes the limits; ReadOnly rows without F are the firmware's,
+#        U: the feature is not implemented: no factory value (e.g. SmartChargingCtrlr.Available).
 # scope: 0 = one component, 1 = one per EVSE, 2 = one per connector.
 OVERLAY = (
     (
@@ -98,7 +113,7 @@ OVERLAY = (
                 (
                     V("AvailabilityState", "ROM", "Available", values=AVAIL, mon=DELTA8),
                     V("Available", "ROM", "true"),
-                    V("ConnectorType", "ROC", "sType2"),  # ours: the simulated board has Type 2 sockets
+                    V("ConnectorType", "ROCF", "sType2"),  # ours: the simulated board has Type 2 sockets; a maker sets its own
                     V("SupplyPhases", "RO", "3", mn=0, mx=3),
                 ),
             ),
@@ -132,15 +147,15 @@ OVERLAY = (
                 None,
                 0,
                 (
-                    V("ItemsPerMessage", "ROPC", "16", inst="GetReport"),  # ours
-                    V("ItemsPerMessage", "ROPC", "16", inst="GetVariables"),
-                    V("ItemsPerMessage", "ROPC", "16", inst="SetVariables"),
-                    V("BytesPerMessage", "ROPC", "8192", inst="GetReport"),  # ours
-                    V("BytesPerMessage", "ROPC", "8192", inst="GetVariables"),
-                    V("BytesPerMessage", "ROPC", "8192", inst="SetVariables"),
-                    V("ConfigurationValueSize", "ROPC", "1000", mx=1000),  # spec maximum
-                    V("ReportingValueSize", "ROPC", "2500", mx=2500),  # spec maximum
-                    V("ValueSize", "ROPC", "1000", mx=1000),
+                    V("ItemsPerMessage", "ROPCF", "16", mn=1, mx=MAX_ITEMS, inst="GetReport"),  # ours
+                    V("ItemsPerMessage", "ROPCF", "16", mn=1, mx=MAX_ITEMS, inst="GetVariables"),
+                    V("ItemsPerMessage", "ROPCF", "16", mn=1, mx=MAX_ITEMS, inst="SetVariables"),
+                    V("BytesPerMessage", "ROPCF", "8192", mn=1, mx=MAX_MESSAGE, inst="GetReport"),  # ours
+                    V("BytesPerMessage", "ROPCF", "8192", mn=1, mx=MAX_MESSAGE, inst="GetVariables"),
+                    V("BytesPerMessage", "ROPCF", "8192", mn=1, mx=MAX_MESSAGE, inst="SetVariables"),
+                    V("ConfigurationValueSize", "ROPCF", "1000", mx=1000),  # spec maximum
+                    V("ReportingValueSize", "ROPCF", "2500", mx=2500),  # spec maximum
+                    V("ValueSize", "ROPCF", "1000", mx=1000),
                 ),
             ),
         ),
@@ -155,9 +170,10 @@ OVERLAY = (
                 0,
                 (
                     V("ActiveNetworkProfile", "ROM", "1", dt="integer"),  # errata 2.40: required, integer
-                    V("FileTransferProtocols", "ROC", "HTTP,HTTPS", values=("FTP", "FTPS", "HTTP", "HTTPS", "SFTP")),
+                    # Empty: no use case that transfers files (GetLog N01, UpdateFirmware L01) has a handler yet.
+                    V("FileTransferProtocols", "ROC", "", values=("FTP", "FTPS", "HTTP", "HTTPS", "SFTP")),
                     V("HeartbeatInterval", "RWPM", "300", mn=1),  # ours until BootNotification sets it
-                    V("MessageTimeout", "ROPM", "30", inst="Default", mn=1),  # TC_B_39_CS: read-only
+                    V("MessageTimeout", "ROPMF", "30", inst="Default", mn=1, mx=MAX_TIMEOUT_S),  # TC_B_39_CS: read-only
                     V("MessageAttemptInterval", "RWPM", "60", inst="TransactionEvent", mn=0, unit="s"),  # ours
                     V("MessageAttempts", "RWPM", "3", inst="TransactionEvent", mn=0),  # ours
                     V("NetworkConfigurationPriority", "RWPM", "1"),  # slot 1 = the configured csms_url
@@ -182,7 +198,7 @@ OVERLAY = (
                 None,
                 0,
                 (
-                    V("AdditionalRootCertificateCheck", "ROC", "false"),
+                    V("AdditionalRootCertificateCheck", "ROCU", "false"),  # A05 not implemented
                     V("BasicAuthPassword", "WOPM", "", mn=16, mx=64),  # errata 2.1.1: 16..maxLimit(40..64)
                     V("CertificateEntries", "ROM", "0", mn=0),
                     V("Identity", "RWPMB", "", mx=48),  # reconnect with the new identity after reboot
@@ -201,15 +217,15 @@ OVERLAY = (
                 None,
                 0,
                 (
-                    V("Available", "RO", "true"),
+                    V("Available", "ROF", "true"),  # false: no monitor triggers (engine.enabled)
                     V("Enabled", "RWPM", "true"),
-                    V("ItemsPerMessage", "ROPC", "8", inst="SetVariableMonitoring"),  # ours
-                    V("ItemsPerMessage", "ROPC", "16", inst="ClearVariableMonitoring"),
-                    V("BytesPerMessage", "ROPC", "4096", inst="SetVariableMonitoring"),
-                    V("BytesPerMessage", "ROPC", "4096", inst="ClearVariableMonitoring"),
+                    V("ItemsPerMessage", "ROPCF", "8", mn=1, mx=MAX_ITEMS, inst="SetVariableMonitoring"),  # ours
+                    V("ItemsPerMessage", "ROPCF", "16", mn=1, mx=MAX_ITEMS, inst="ClearVariableMonitoring"),
+                    V("BytesPerMessage", "ROPCF", "4096", mn=1, mx=MAX_MESSAGE, inst="SetVariableMonitoring"),
+                    V("BytesPerMessage", "ROPCF", "4096", mn=1, mx=MAX_MESSAGE, inst="ClearVariableMonitoring"),
                     V("OfflineQueuingSeverity", "RWPM", "5", mn=0, mx=9),  # ours: Alert and worse
-                    V("ActiveMonitoringBase", "ROP", "All", values=("All", "FactoryDefault", "HardWiredOnly")),
-                    V("ActiveMonitoringLevel", "ROP", "9", mn=0, mx=9),  # all severities reported
+                    V("ActiveMonitoringBase", "ROPF", "All", values=("All", "FactoryDefault", "HardWiredOnly")),
+                    V("ActiveMonitoringLevel", "ROPF", "9", mn=0, mx=9),  # all severities reported
                 ),
             ),
         ),
@@ -303,7 +319,7 @@ OVERLAY = (
                 None,
                 0,
                 (
-                    V("Available", "RO", "true"),
+                    V("Available", "ROF", "true"),  # authorization.py: cache_enabled()
                     V("Enabled", "RWPM", "true"),
                     V("LifeTime", "RWPM", "86400", mn=0, unit="s"),  # ours
                     V("Policy", "RWPM", "LRU", values=("LRU",)),
@@ -322,11 +338,11 @@ OVERLAY = (
                 None,
                 0,
                 (
-                    V("Available", "RO", "true"),
+                    V("Available", "ROF", "true"),  # authorization.py: list_enabled()
                     V("Enabled", "RWPM", "true"),
                     V("Entries", "ROM", "0", mn=0),
-                    V("ItemsPerMessage", "ROPC", "20"),  # ours
-                    V("BytesPerMessage", "ROPC", "4096"),  # ours
+                    V("ItemsPerMessage", "ROPCF", "20", mn=1, mx=MAX_ITEMS),  # ours
+                    V("BytesPerMessage", "ROPCF", "4096", mn=1, mx=MAX_MESSAGE),  # ours
                     V("DisablePostAuthorize", "RWPM", "false"),
                 ),
             ),
@@ -341,8 +357,9 @@ OVERLAY = (
                 None,
                 0,
                 (
-                    V("Available", "RO", "true"),
-                    V("Enabled", "RWPM", "true"),
+                    # K01-K17 not implemented yet (issue 10): no SetChargingProfile handler.
+                    V("Available", "ROU", "false"),
+                    V("Enabled", "ROU", "false"),
                     V("Entries", "ROM", "0", inst="ChargingProfiles", mn=0, mx=10),  # ours: 10 profiles
                     V("LimitChangeSignificance", "RWPM", "10", mn=0, mx=100),  # TC_B_11_CS step 3
                     V("PeriodsPerSchedule", "ROC", "24"),  # ours
@@ -362,9 +379,9 @@ OVERLAY = (
                 None,
                 0,
                 (
-                    V("Available", "RO", "true"),
+                    V("Available", "ROF", "true"),  # reservation.py rejects ReserveNow when false
                     V("Enabled", "RWPM", "true"),
-                    V("NonEvseSpecific", "ROC", "false"),  # ours
+                    V("NonEvseSpecific", "ROCF", "false"),  # ours; H01.FR.19 honoured by reservation.py
                 ),
             ),
         ),
@@ -459,8 +476,8 @@ ROOT_TABLES = (
     "LOCAL_AUTH_LIST_CTRLR",
     "SMART_CHARGING_CTRLR",
     "RESERVATION_CTRLR",
-    "FIRMWARE",
-    "SECURITY_CERTIFICATES",
+    # FIRMWARE (L01) and SECURITY_CERTIFICATES (A02/A03, M) are not declared: no UpdateFirmware or
+    # certificate handler exists yet (host_tests/unit/test_capabilities.py keeps this true).
 )
 
 HEADER = '''\
@@ -472,7 +489,8 @@ HEADER = '''\
 # so a frozen build keeps them in flash. Format: see core/devicemodel/model.py.
 #   table  = ((component, component_instance, scope, rows), ...)   scope 0/1/2: station/EVSE/connector
 #   row    = (variable, instance, flags, dataType, unit, minLimit, maxLimit, valuesList, default[, monitors])
-#   flags  = RO|RW|WO + P persistent, C constant, M supportsMonitoring, B RebootRequired, T/N/X Target/MinSet/MaxSet
+#   flags  = RO|RW|WO + P persistent, C constant, M supportsMonitoring, B RebootRequired, T/N/X Target/MinSet/MaxSet,
+#            F factory-settable ReadOnly, U feature not implemented (no factory value)
 #   monitors = ((kind, type, value, severity), ...) kind "P" preconfigured, "H" hard-wired
 #
 # Preconfigured Delta monitors on ChargingStation/EVSE/Connector AvailabilityState give the

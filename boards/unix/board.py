@@ -20,18 +20,26 @@ PILOT_STATES = ("A", "B", "C", "D", "E", "F")
 class StdoutIndicator(Indicator):
     def __init__(self, out=None):
         self.out = out
+        self.broken = False
 
     def report(self, event, fields):
         d = {"event": event}
         for k in fields:
             d[k] = fields[k]
+        if self.broken:
+            return
         line = json.dumps(d) + "\n"
         out = self.out if self.out is not None else sys.stdout
-        out.write(line)
         try:
-            out.flush()
-        except AttributeError:
-            pass
+            out.write(line)
+            flush = getattr(out, "flush", None)
+            if flush is not None:
+                flush()
+        except OSError as e:
+            # EPIPE: the reader of the event stream went away. The events are a report, not the
+            # station's job: stop writing them (a pipe does not come back) and carry on charging.
+            self.broken = True
+            sys.stderr.write("board: event stream closed (%r): events no longer reported\n" % (e,))
 
 
 class SimClock(Clock):
@@ -463,8 +471,22 @@ _COMMANDS = {
 }
 
 
+def _data_transfer(board, cmd):
+    exts = getattr(board, "vendor_extensions", None)
+    if not exts:
+        raise ValueError("this board has no vendor extension")
+    return exts[0].command(cmd)
+
+
+_COMMANDS["data_transfer"] = _data_transfer  # P02 from the example vendor extension
+
+
 def make_board(config, state_dir):
-    return SimBoard(config, state_dir)
+    from vendor_example import ExampleVendor  # the maker's own code: OCPP DataTransfer (P01/P02)
+
+    b = SimBoard(config, state_dir)
+    b.vendor_extensions = (ExampleVendor(b),)
+    return b
 
 
 def paths():

@@ -102,7 +102,7 @@ def accept(interval=60):
             return {"idTokenInfo": {"status": "Accepted"}}
         if action == "TransactionEvent":
             return {}
-        if action in ("StatusNotification", "NotifyEvent", "NotifyReport", "NotifyMonitoringReport",
+        if action in ("StatusNotification", "NotifyEvent", "NotifyReport", "NotifyMonitoringReport", "SecurityEventNotification",
                       "LogStatusNotification", "FirmwareStatusNotification"):
             return {}
         return None

@@ -81,7 +81,7 @@ class FakeTx:
     def blocked(self, evse_id):
         return any(f(evse_id) for f in self.evse_blocked)
 
-    async def remote_start(self, evse_id, id_token, remote_start_id, charging_profile=None):
+    async def remote_start(self, evse_id, id_token, remote_start_id, charging_profile=None, group=None):
         self.calls.append(("remote_start", (evse_id, id_token, remote_start_id, charging_profile)))
         if self.start_result == "Accepted":
             t = self.txs.get(evse_id)

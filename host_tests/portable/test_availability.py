@@ -145,19 +145,37 @@ def test_persists_across_reboot():
     ca(h, "Inoperative", 2, 1)
     st2, status2, tx2, av2, h2 = setup(st.path)
     assert st2.statuses() == [(1, 1, "Unavailable"), (1, 2, "Unavailable"), (2, 1, "Unavailable")]
-    ca(h2, "Operative", 2)
+    ca(h2, "Operative", 2, 1)
     st3, status3, tx3, av3, h3 = setup(st.path)
     assert st3.statuses() == [(1, 1, "Unavailable"), (1, 2, "Unavailable"), (2, 1, "Available")]
 
 
-def test_operative_clears_levels_below_but_not_above():
+def test_levels_are_separate_settings():
+    # Issue 8 (G03/G04 nesting): station, EVSE and connector settings are independent;
+    # effective = all operative. Operative on one level leaves the others as they were.
     st, status, tx, av, h = setup()
     ca(h, "Inoperative", 1, 1)
     ca(h, "Inoperative")
     assert ca(h, "Operative", 1) == "Accepted"
     assert st.status_of(1, 1) == "Unavailable"  # the station is still off
     assert ca(h, "Operative") == "Accepted"
+    # the connector-level Inoperative set first is still in force
+    assert st.statuses() == [(1, 1, "Unavailable"), (1, 2, "Available"), (2, 1, "Available")]
+    assert ca(h, "Operative", 1, 1) == "Accepted"
     assert st.statuses() == [(1, 1, "Available"), (1, 2, "Available"), (2, 1, "Available")]
+
+
+def test_evse_operative_keeps_an_earlier_connector_inoperative():
+    st, status, tx, av, h = setup()
+    assert ca(h, "Inoperative", 1, 2) == "Accepted"
+    assert ca(h, "Inoperative", 1) == "Accepted"
+    assert st.statuses() == [(1, 1, "Unavailable"), (1, 2, "Unavailable"), (2, 1, "Available")]
+    assert ca(h, "Operative", 1) == "Accepted"
+    assert st.statuses() == [(1, 1, "Available"), (1, 2, "Unavailable"), (2, 1, "Available")]
+    assert tx.blocked(1) is False  # connector 1 is usable
+    # and after a reboot (persisted as separate settings)
+    st2, status2, tx2, av2, h2 = setup(st.path)
+    assert st2.statuses() == [(1, 1, "Available"), (1, 2, "Unavailable"), (2, 1, "Available")]
 
 
 def test_change_callbacks_and_fault_precedence():

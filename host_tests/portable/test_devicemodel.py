@@ -62,7 +62,7 @@ def test_standard_values_and_addressing():
     assert dm.get_int("OCPPCommCtrlr", "MessageTimeout", 0, instance="Default") == 30
     assert dm.get_int("OCPPCommCtrlr", "NoSuchThing", 42) == 42
     assert dm.get_bool("OCPPCommCtrlr", "UnlockOnEVSideDisconnect") is True
-    assert dm.get_list("OCPPCommCtrlr", "FileTransferProtocols") == ("HTTP", "HTTPS")
+    assert dm.get_list("OCPPCommCtrlr", "FileTransferProtocols") == ()  # no file transfer use case yet
     assert dm.get("EVSE", "AvailabilityState", evse=1) == "Available"
     assert dm.get("EVSE", "AvailabilityState") is None  # EVSE needs its evse id
     assert dm.get("EVSE", "AvailabilityState", evse=3) is None
@@ -258,7 +258,9 @@ def test_factory_values_and_errors():
         ({"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"}, "attributeValue": "soon"},
          "invalid value"),
         ({"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "MessageTimeout", "instance": "Default"},
-          "attributeValue": "10"}, "OCPPCommCtrlr.MessageTimeout[Default]: read-only"),
+          "attributeValue": "0"}, "OCPPCommCtrlr.MessageTimeout[Default]: invalid value '0' (ValueOutOfRange"),
+        ({"component": {"name": "LocalAuthListCtrlr"}, "variable": {"name": "Entries"}, "attributeValue": "1"},
+         "LocalAuthListCtrlr.Entries: read-only, maintained by the firmware"),
         ({"component": {"name": "EVSE", "evse": {"id": 9}}, "variable": {"name": "Power"}, "attributeValue": "1"},
          "EVSE@9.Power: unknown component"),
         ({"component": {"name": "TestCtrlr"}, "variable": {"name": "Int"}, "attributeValue": 5}, "must be a string"),

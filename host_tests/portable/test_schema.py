@@ -213,11 +213,8 @@ BAD_DT = (
     "",
     "yesterday",
     "2024-01-01",
-    "2024-01-01T00:00:00",  # no offset
-    "2024-01-01 00:00:00Z",  # space separator
     "20240101T000000Z",
     "2024-01-01T00:00:00.Z",
-    "2024-01-01T00:00:00.5",
     "2024-01-01T00:00:00+0100",
     "2024-01-01T00:00:00+01",
     "2024-01-01T00:00:00+24:00",
@@ -247,6 +244,41 @@ def test_datetime_accepts_rfc3339():
     for s in GOOD_DT:
         assert schema.is_datetime(s), s
         assert check("HeartbeatResponse", {"currentTime": s}) is None, s
+
+
+# Loose forms real CSMS send (issue 8): accepted, and named in `notes` so the caller warns.
+LOOSE_DT = (
+    "2026-08-21T10:00:00.123456",  # no offset, microseconds
+    "2024-01-01T00:00:00",  # no offset
+    "2024-01-01T00:00:00.5",
+    "2024-01-01 00:00:00Z",  # space separator
+    "2024-01-01 00:00:00",
+)
+
+
+def test_datetime_loose_forms_accepted_with_a_note():
+    for s in LOOSE_DT:
+        assert schema.is_datetime(s), s
+        notes = []
+        assert v201.validate("HeartbeatResponse", {"currentTime": s}, notes) is None, s
+        assert notes == [s], (s, notes)
+    for s in GOOD_DT:
+        notes = []
+        assert v201.validate("HeartbeatResponse", {"currentTime": s}, notes) is None
+        assert notes == [], s
+
+
+def test_integral_float_where_an_integer_is_due_becomes_an_int():
+    # JSON Schema draft-06: 1E+00 is an integer; the handler must get int 1, not float 1.0.
+    p = {"getVariableData": [{"component": {"name": "EVSE", "evse": {"id": 1e0, "connectorId": 2.0}},
+                              "variable": {"name": "Power"}}]}
+    assert check("GetVariablesRequest", p) is None
+    evse = p["getVariableData"][0]["component"]["evse"]
+    assert type(evse["id"]) is int and evse["id"] == 1 and type(evse["connectorId"]) is int
+    p = {"currentTime": "2024-01-01T00:00:00Z", "interval": 300.0, "status": "Accepted"}
+    assert check("BootNotificationResponse", p) is None and type(p["interval"]) is int
+    assert check("BootNotificationResponse", {"currentTime": "2024-01-01T00:00:00Z", "interval": 1.5,
+                                              "status": "Accepted"})[0] == TYP
 
 
 def test_datetime_rejects_garbage():

@@ -116,7 +116,7 @@ def test_rows_are_well_formed_constants_with_valid_defaults():
         assert len(r) in (9, 10), r
         assert scope in (0, 1, 2)
         flags = r[2]
-        assert flags[:2] in MUTABILITY and set(flags[2:]) <= set("PCMBTNX"), r
+        assert flags[:2] in MUTABILITY and set(flags[2:]) <= set("PCMBTNXFU"), r
         assert r[3] in DATATYPES, r
         if r[3] in ("OptionList", "SequenceList", "MemberList"):
             assert r[7], r  # valuesList required for the list types (TC_B_12/13_CS)

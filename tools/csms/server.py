@@ -100,6 +100,16 @@ def iso_now():
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# Loose date-time forms real CSMS send (issue 8), in the order a "loose" CSMS cycles through them.
+LOOSE_FORMS = (
+    lambda n: n.strftime("%Y-%m-%dT%H:%M:%S.%f"),           # no offset, microseconds (a widely used CSMS)
+    lambda n: n.strftime("%Y-%m-%dt%H:%M:%S.%fz"),          # lower-case t and z
+    lambda n: n.strftime("%Y-%m-%d %H:%M:%SZ"),             # space instead of T
+    lambda n: n.strftime("%Y-%m-%d %H:%M:%S"),              # both
+    lambda n: n.strftime("%Y-%m-%dT%H:%M:%S.") + "%09d" % (n.microsecond * 1000),  # 9 digits, no offset
+)
+
+
 def compact(obj):
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
@@ -115,6 +125,11 @@ _RFC3339 = re.compile(
 _FORMATS = jsonschema.FormatChecker(formats=())
 
 
+# What the station sends must be strict: RFC 3339 in UTC with an upper-case "T" and "Z" (issue 8).
+_STRICT_UTC = re.compile(
+    r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?Z$")
+
+
 @_FORMATS.checks("date-time")
 def _is_date_time(value):
     # jsonschema only checks date-time when an optional package is installed: check it ourselves.
@@ -123,11 +138,22 @@ def _is_date_time(value):
     return _RFC3339.match(value) is not None
 
 
+_STATION_FORMATS = jsonschema.FormatChecker(formats=())
+
+
+@_STATION_FORMATS.checks("date-time")
+def _is_strict_utc(value):
+    if not isinstance(value, str):
+        return True
+    return _RFC3339.match(value) is not None and _STRICT_UTC.match(value) is not None
+
+
 class SchemaBook:
     """The OCA JSON schemas of OCPP 2.0.1, loaded lazily, with format checking of date-time."""
 
-    def __init__(self, schema_dir=SCHEMA_DIR):
+    def __init__(self, schema_dir=SCHEMA_DIR, formats=_FORMATS):
         self.dir = schema_dir
+        self.formats = formats
         self._validators = {}
 
     def has(self, name):
@@ -139,7 +165,7 @@ class SchemaBook:
             with open(os.path.join(self.dir, name + ".json"), encoding="utf-8-sig") as f:
                 schema = json.load(f)
             cls = jsonschema.validators.validator_for(schema)
-            v = cls(schema, format_checker=_FORMATS)
+            v = cls(schema, format_checker=self.formats)
             self._validators[name] = v
         return v
 
@@ -155,9 +181,10 @@ class SchemaBook:
 
 
 SCHEMAS = SchemaBook()
+STATION_SCHEMAS = SchemaBook(formats=_STATION_FORMATS)  # what the station sends: strict UTC date-times
 
 
-def check_station_frame(data, pending, schemas=SCHEMAS):
+def check_station_frame(data, pending, schemas=STATION_SCHEMAS):
     """Parse and check one frame the station sent.
 
     data: str (text frame) or bytes (binary frame). pending: {messageId: action} of CALLs the CSMS sent
@@ -345,11 +372,11 @@ class CsmsSession(ChargePoint):
     @on(Action.boot_notification)
     def _on_boot_notification(self, charging_station, reason, **_):
         status, interval = self.csms._next_boot()
-        return call_result.BootNotification(current_time=iso_now(), interval=interval, status=status)
+        return call_result.BootNotification(current_time=self.csms.time_text(), interval=interval, status=status)
 
     @on(Action.heartbeat)
     def _on_heartbeat(self, **_):
-        return call_result.Heartbeat(current_time=iso_now())
+        return call_result.Heartbeat(current_time=self.csms.time_text())
 
     @on(Action.status_notification)
     def _on_status_notification(self, **_):
@@ -428,6 +455,8 @@ class CsmsSession(ChargePoint):
         """Send a CALL and return the station's reply Frame (CALLRESULT or CALLERROR)."""
         if validate:
             errors = SCHEMAS.errors(action + "Request", payload)
+            if self.csms.time_style == "loose":
+                errors = [e for e in errors if not e.endswith("is not a 'date-time' [format]")]
             if errors:
                 raise ValueError("CSMS request %s is not schema-valid: %s" % (action, errors))
         msg_id = msg_id or str(uuid.uuid4())
@@ -535,6 +564,19 @@ def _short(data, n=80):
     return s if len(s) <= n else s[:n] + "...(%d)" % len(s)
 
 
+def data_transfer_answer(vendors, payload):
+    """P02 on the CSMS side. vendors: {vendorId: {messageId (or None for any): response payload or
+    callable(request payload) -> response payload}}. Unknown vendorId -> UnknownVendorId, a known
+    vendor without that messageId -> UnknownMessageId (the mirror of P01.FR.05/06)."""
+    msgs = vendors.get(payload.get("vendorId"))
+    if msgs is None:
+        return {"status": "UnknownVendorId"}
+    r = msgs.get(payload.get("messageId"), msgs.get(None))
+    if r is None:
+        return {"status": "UnknownMessageId"}
+    return dict(r(payload) if callable(r) else r)
+
+
 def _default_responder(action):
     if action not in DEFAULT_RESPONSES:
         return None
@@ -542,6 +584,8 @@ def _default_responder(action):
     def respond(payload, session):
         if action == "TransactionEvent" and "idToken" in payload:
             return {"idTokenInfo": {"status": "Accepted"}}
+        if action == "DataTransfer":
+            return data_transfer_answer(session.csms.vendors, payload)
         return dict(DEFAULT_RESPONSES[action])
     return respond
 
@@ -568,8 +612,10 @@ class Csms:
     def __init__(self, host="127.0.0.1", port=0, *, boot=("Accepted",), heartbeat_interval=60,
                  retry_interval=10, basic_auth=None, certfile=None, keyfile=None, client_ca=None,
                  url_host=None, subprotocols=(SUBPROTOCOL,), response_timeout=10, station_message_timeout=30,
-                 ping_interval=20, max_size=2 ** 22, listeners=()):
+                 ping_interval=20, max_size=2 ** 22, listeners=(), time_style="strict"):
         self.host = host
+        self.time_style = time_style  # "strict" (RFC 3339 ...Z) or "loose" (cycles through LOOSE_FORMS)
+        self.times_sent = []
         self.port = port
         self.url_host = url_host or host
         self.heartbeat_interval = heartbeat_interval
@@ -584,6 +630,7 @@ class Csms:
         self.listeners = list(listeners)
         self.responders = {}   # action -> fn(payload dict, session) -> payload dict | NO_REPLY | coroutine
         self.after = {}        # action -> fn(session, request payload, response payload), run after answering
+        self.vendors = {}      # DataTransfer from the station: see data_transfer_answer()
         self.frames = []
         self.violations = []
         self.own_errors = []
@@ -601,6 +648,16 @@ class Csms:
         self._thread = None
         self._server = None
         self._stopping = False
+
+    def time_text(self):
+        """currentTime for BootNotification/Heartbeat answers, in this CSMS's time style."""
+        if self.time_style != "loose":
+            text = iso_now()
+        else:
+            now = datetime.datetime.now(datetime.timezone.utc)
+            text = LOOSE_FORMS[len(self.times_sent) % len(LOOSE_FORMS)](now)
+        self.times_sent.append(text)
+        return text
 
     # -- life cycle --
 
@@ -888,6 +945,9 @@ class Csms:
             self.boot_status[session.rec.identity] = response.get("status")
         if isinstance(response, dict):
             errors = SCHEMAS.errors(action + "Response", response)
+            if self.time_style == "loose":
+                # Loose date-times are what this CSMS variant is for; anything else is still its own bug.
+                errors = [e for e in errors if not e.endswith("is not a 'date-time' [format]")]
             if errors:
                 self._own_error("CSMS sent an invalid %sResponse: %s" % (action, errors))
         fn = self.after.get(action)
@@ -960,6 +1020,15 @@ class Csms:
         CALLRESULT or CALLERROR). Raises TimeoutError, or ConnectionError when the connection closes."""
         s = session or self.session(identity)
         return self._run(s.acall(action, payload, timeout=timeout, validate=validate), timeout + 5)
+
+    def data_transfer(self, vendor_id, message_id=None, data=None, timeout=10, identity=None):
+        """P01: send a DataTransferRequest to the station; returns the reply Frame."""
+        p = {"vendorId": vendor_id}
+        if message_id is not None:
+            p["messageId"] = message_id
+        if data is not None:
+            p["data"] = data
+        return self.call("DataTransfer", p, timeout=timeout, identity=identity)
 
     def ocpp_call(self, payload, identity=None, suppress=False):
         """Send an `ocpp.v201.call.*` dataclass through ChargePoint.call (returns the call_result dataclass;

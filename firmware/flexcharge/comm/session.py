@@ -39,6 +39,7 @@ class Session:
         self._stop = False
         self._wake = asyncio.Event()
         self.attempt = 0
+        self._skip_backoff = False
 
     def backoff(self):
         return backoff_s(
@@ -52,7 +53,8 @@ class Session:
         first = True
         while not self._stop:
             if not first:
-                delay = self.backoff()
+                delay = 0 if self._skip_backoff else self.backoff()
+                self._skip_backoff = False
                 self.log.info("reconnecting in %.1f s (attempt %d)" % (delay, self.attempt + 1))
                 await self._sleep(delay)
                 if self._stop:
@@ -139,6 +141,17 @@ class Session:
             await asyncio.wait_for(self._wake.wait(), s)
         except asyncio.TimeoutError:
             pass
+
+    def restart(self, reason):
+        """Close the link now (1000, `reason`) and reconnect without back-off: new credentials
+        (A01) or a new network profile take effect on the next connection."""
+        self._skip_backoff = True
+        self.log.info("closing the connection: %s" % reason)
+        ws = self.ws
+        if ws is not None:
+            asyncio.create_task(ws.close(1000, reason[:100]))
+        else:
+            self._wake.set()
 
     def reconnect_now(self):
         # Cut the back-off short (e.g. after a network profile change).

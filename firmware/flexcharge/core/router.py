@@ -11,6 +11,7 @@ from flexcharge.comm.errors import (
     INTERNAL_ERROR,
 )
 from flexcharge.compat import print_exception
+from flexcharge.core.timefmt import scan, loose_reason
 
 
 class _Handler:
@@ -51,6 +52,14 @@ class Block:
         pass
 
 
+def warn_loose(log, message, notes):
+    # Robust in what we accept: a date-time without offset (read as UTC) or with a space
+    # for "T" is taken, never rejected, but logged so the operator can tell the CSMS's maker.
+    for v in notes:
+        r = scan(v)
+        log.warn("%s: date-time %r accepted: %s" % (message, v[:40], loose_reason(r[2])))
+
+
 def _is_awaitable(r):
     return hasattr(r, "send") or hasattr(r, "__await__")
 
@@ -85,9 +94,11 @@ class Router:
             raise CallError(NOT_SUPPORTED, action + " is not supported")
         if not isinstance(payload, dict):
             raise CallError(FORMAT_VIOLATION, "payload must be a JSON object")
-        err = self.profile.validate(action + "Request", payload)
+        notes = []
+        err = self.profile.validate(action + "Request", payload, notes)
         if err is not None:
             raise CallError(err[0], err[1])
+        warn_loose(self.log, action + "Request", notes)
         block, fn = entry
         try:
             r = fn(block, payload)

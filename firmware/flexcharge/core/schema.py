@@ -37,6 +37,7 @@
 # "setVariableData[0].component.name: longer than 50", cut below 200 characters.
 # Recursion follows the schema, never the payload, so its depth is bounded by the
 # deepest table (~8); nothing is allocated unless an error is found.
+from flexcharge.core.timefmt import scan
 from flexcharge.comm.errors import (
     FORMAT_VIOLATION,
     OCCURRENCE_CONSTRAINT_VIOLATION,
@@ -61,11 +62,16 @@ _MAX_DESC = 199
 _MAX_KEY = 40
 
 
-def validate(spec, payload):
-    """Check `payload` (parsed JSON) against a table. None if valid, else (error_code, description)."""
+def validate(spec, payload, notes=None):
+    """Check `payload` (parsed JSON) against a table. None if valid, else (error_code, description).
+
+    Normalises as it goes: an integral float where an integer is due (`1E+00`, valid JSON
+    Schema draft-06 integer) becomes an int, so handlers see the type they were promised.
+    `notes`, a list, collects the date-times accepted in a loose form (no offset, space
+    separator: core/timefmt.py) so the caller can log a warning."""
     if not isinstance(payload, dict):
         return (FORMAT_VIOLATION, "payload: not a JSON object")
-    e = _check(spec, payload)
+    e = _check(spec, payload, notes)
     if e is None:
         return None
     path = e[1] or "payload"
@@ -89,7 +95,11 @@ def _is_number(v):
     return (isinstance(v, int) or isinstance(v, float)) and not isinstance(v, bool)
 
 
-def _check(spec, v):
+def _is_int_spec(spec):
+    return spec != "c" and spec[0] == "i"
+
+
+def _check(spec, v, notes):
     """-> None or (rank, relative_path, message)."""
     if spec == "c":
         spec = CUSTOM_DATA
@@ -117,8 +127,12 @@ def _check(spec, v):
         for p in props:
             name = p[0]
             if name in v:
-                e = _check(p[1], v[name])
-                if e is not None and _better(best, e):
+                x = v[name]
+                e = _check(p[1], x, notes)
+                if e is None:
+                    if isinstance(x, float) and _is_int_spec(p[1]):
+                        v[name] = int(x)
+                elif _better(best, e):
                     best = (e[0], _join(name, e[1]), e[2])
                     if e[0] == _FORMAT:
                         return best
@@ -134,8 +148,12 @@ def _check(spec, v):
             best = (_OCCURRENCE, "", "more than %d items" % spec[3])
         item = spec[1]
         for i in range(n):
-            e = _check(item, v[i])
-            if e is not None and _better(best, e):
+            x = v[i]
+            e = _check(item, x, notes)
+            if e is None:
+                if isinstance(x, float) and _is_int_spec(item):
+                    v[i] = int(x)
+            elif _better(best, e):
                 best = (e[0], _join("[%d]" % i, e[1]), e[2])
                 if e[0] == _FORMAT:
                     return best
@@ -155,8 +173,11 @@ def _check(spec, v):
     if k == "d":
         if not isinstance(v, str):
             return (_TYPE, "", "not a string")
-        if not is_datetime(v):
+        r = scan(v)
+        if r is None:
             return (_PROPERTY, "", "not an RFC 3339 date-time")
+        if r[2] and notes is not None:
+            notes.append(v)
         return None
     if k == "i" or k == "n":
         if not _is_number(v):
@@ -186,53 +207,6 @@ def _declared(props, key):
     return False
 
 
-def _digits(s, i, n):
-    # Value of the n ASCII digits at s[i:], or -1; no slicing, so no allocation.
-    x = 0
-    for j in range(i, i + n):
-        c = ord(s[j])
-        if c < 48 or c > 57:
-            return -1
-        x = x * 10 + c - 48
-    return x
-
-
-_MDAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
 def is_datetime(s):
-    """RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm).
-    'T' and 'Z' may be lower case (RFC 3339 §5.6 note); seconds may be 60 (leap second).
-    No other ISO 8601 forms (no missing offset, no space separator, no basic format)."""
-    n = len(s)
-    if n < 20 or s[4] != "-" or s[7] != "-" or s[13] != ":" or s[16] != ":" or s[10] not in "Tt":
-        return False
-    y = _digits(s, 0, 4)
-    mo = _digits(s, 5, 2)
-    d = _digits(s, 8, 2)
-    h = _digits(s, 11, 2)
-    mi = _digits(s, 14, 2)
-    sec = _digits(s, 17, 2)
-    if y < 0 or mo < 1 or mo > 12 or d < 1 or h < 0 or h > 23 or mi < 0 or mi > 59 or sec < 0 or sec > 60:
-        return False
-    md = _MDAYS[mo - 1]
-    if mo == 2 and y % 4 == 0 and (y % 100 != 0 or y % 400 == 0):
-        md = 29
-    if d > md:
-        return False
-    i = 19
-    if s[i] == ".":
-        i += 1
-        j = i
-        while i < n and "0" <= s[i] <= "9":
-            i += 1
-        if i == j or i >= n:
-            return False
-    c = s[i]
-    if c == "Z" or c == "z":
-        return i + 1 == n
-    if (c == "+" or c == "-") and i + 6 == n and s[i + 3] == ":":
-        oh = _digits(s, i + 1, 2)
-        om = _digits(s, i + 4, 2)
-        return 0 <= oh <= 23 and 0 <= om <= 59
-    return False
+    """A date-time we accept (see core/timefmt.py for the decision per form)."""
+    return scan(s) is not None

@@ -5,8 +5,9 @@ import asyncio
 from binascii import hexlify
 
 from flexcharge.compat import print_exception, urandom
-from flexcharge.comm.errors import CallError, NotConnected, FORMAT_VIOLATION
+from flexcharge.comm.errors import CallError, CallTimeout, NotConnected, FORMAT_VIOLATION
 from flexcharge.core import timefmt
+from flexcharge.core.router import warn_loose
 
 # Messages a station only sends because the CSMS asked for them, so they may go out
 # while the registration is Pending (TC_B_02_CS steps 7-10: NotifyReport while Pending).
@@ -20,6 +21,10 @@ _SOLICITED = (
     "NotifyDisplayMessages",
     "ReportChargingProfiles",
 )
+
+# Times a CSMS clock may plausibly give (2020-01-01, 2100-01-01): ints, never floats.
+_MIN_EPOCH = 1577836800
+_MAX_EPOCH = 4102444800
 
 ACCEPTED = "Accepted"
 PENDING = "Pending"
@@ -71,6 +76,8 @@ class Station:
         self.on_ready = []  # callbacks(first: bool) once the link is up AND the registration Accepted
         self.triggered = None  # action allowed once while Pending (TriggerMessage, F06.FR.17)
         self.reset_hook = None  # callable(reason, evse=None), set by the composition root
+        self._report_failures = 0
+        self.on_clock = []  # callbacks(delta_s, source) after the CSMS set the clock (A04 SettingSystemTime)
 
     # -- addressing ----------------------------------------------------------
     def evse(self, evse_id):
@@ -91,6 +98,26 @@ class Station:
     def isonow(self):
         return timefmt.iso(self.now())
 
+    def adopt_time(self, value, source):
+        """B01 / G02: take the CSMS's currentTime. Robust in what we accept: the schema has
+        already checked the form; an absurd value (0001-01-01, year 2200) would wreck every
+        later timestamp, so it is logged and ignored. Returns True if the clock was set."""
+        r = timefmt.scan(value)
+        if r is None:
+            self.log.warn("%s currentTime %r ignored: not a date-time" % (source, value))
+            return False
+        if not (_MIN_EPOCH <= r[0] < _MAX_EPOCH):
+            self.log.warn("%s currentTime %r ignored: outside 2020..2099" % (source, value[:40]))
+            return False
+        delta = r[0] - int(self.now())
+        self.board.clock.set(r[0])
+        for cb in self.on_clock:
+            try:
+                cb(delta, source)
+            except Exception as e:
+                self.log.error("clock callback failed: %r" % (e,))
+        return True
+
     # -- ids: unique across reboots (Part 4 §4.1.3): the persisted boot counter prefixes them
     def next_id(self):
         self._msg_counter += 1
@@ -110,12 +137,23 @@ class Station:
             return await coro
         except asyncio.CancelledError:
             raise
+        except (CallError, CallTimeout, NotConnected) as e:
+            # A follow-up CALL (triggered message, report) the CSMS refused or did not answer:
+            # expected in the field, one line in the log, no traceback.
+            self.log.warn("background CALL failed: %r" % (e,))
         except Exception as e:
             self.log.error("task failed: %r" % (e,))
             print_exception(e)
 
     def report(self, event, fields):
-        self.board.indicator.report(event, fields)
+        # A failing report sink (a display, the unix board's stdout with its reader gone) must
+        # never stop the station: the caller is the connection loop or a transaction.
+        try:
+            self.board.indicator.report(event, fields)
+        except Exception as e:
+            self._report_failures += 1
+            if self._report_failures == 1:
+                self.log.error("report sink failed (%r): events dropped" % (e,))
 
     # -- registration -----------------------------------------------------------
     def set_registration(self, status):
@@ -177,8 +215,10 @@ class Station:
         def checked(r):
             # Validated once, as the answer is read; on_result (state that gates the next CSMS
             # frame) only sees a valid answer.
-            err = self.profile.validate(action + "Response", r)
+            notes = []
+            err = self.profile.validate(action + "Response", r, notes)
             verdict.append(err)
+            warn_loose(self.log, action + "Response", notes)
             if err is None and on_result is not None:
                 on_result(r)
 

@@ -11,7 +11,7 @@ from flexcharge import VERSION
 from flexcharge.compat import print_exception, heap_in_use
 from flexcharge.diag.log import Logger
 from flexcharge.lifecycle.config import ConfigError, load as load_config
-from flexcharge.lifecycle.watchdog import feeder
+from flexcharge.lifecycle.watchdog import feeder, Loops
 from flexcharge.comm.rpc import Rpc
 from flexcharge.comm.session import Session
 from flexcharge.comm import websocket
@@ -33,6 +33,10 @@ from flexcharge.core.blocks.g_availability.availability import Availability
 from flexcharge.core.blocks.b_provisioning.reset import Reset
 from flexcharge.core.blocks.h_reservation.reservation import Reservation
 from flexcharge.core.blocks.f_remote_control.remote import Remote
+from flexcharge.core.blocks.a_security.events import SecurityEvents
+from flexcharge.core.blocks.a_security.password import PasswordUpdate
+from flexcharge.diag.securitylog import SecurityLog
+from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -79,10 +83,15 @@ class App:
         tx.reservation = self.reservation
         self.trigger.triggers["TransactionEvent"] = lambda p: tx.trigger_transaction_event(_evse_of(p))
         self.trigger.triggers["MeterValues"] = lambda p: tx.trigger_meter_values(_evse_of(p))
+        self.seclog = SecurityLog(storage)
+        self.security = SecurityEvents(st, storage, self.seclog.append)
+        self.password = PasswordUpdate(st, storage, self.security, lambda why: self.session.restart(why))
         self.monitoring = Monitoring(st)
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
         self.blocks = (
+            self.security,
+            self.password,
             self.boot,
             Variables(st),
             self.status,
@@ -95,6 +104,7 @@ class App:
             self.reset,
             self.reservation,
             Remote(st, tx, self.reservation),
+            DataTransfer(st),  # P01/P02 with the board's vendor extensions
         )
         for t in standard.TABLES:
             dm.add_table(t)
@@ -164,15 +174,18 @@ class App:
 
     # -- session listener -----------------------------------------------------------
     def on_connected(self, ws):
-        self.board.indicator.report("connected", {"url": self.url(), "subprotocol": ws.subprotocol})
+        self.station.report("connected", {"url": self.url(), "subprotocol": ws.subprotocol})
         self.station.set_online(True)
 
     def on_disconnected(self):
         self.station.set_online(False)
-        self.board.indicator.report("disconnected", {})
+        self.station.report("disconnected", {})
 
     def on_connect_failed(self, exc):
-        self.board.indicator.report("connect_failed", {"error": str(exc)[:200]})
+        self.station.report("connect_failed", {"error": str(exc)[:200]})
+        self.security.connect_failed(exc)
+        if getattr(exc, "status", None) == 401 and self.password.refused():
+            self.session.restart("new BasicAuthPassword refused (HTTP 401): previous one restored")
 
     # -- hardware events -----------------------------------------------------------------
     def _hw_event(self, kind, data):
@@ -203,16 +216,18 @@ class App:
     async def run(self):
         for b in self.blocks:
             b.start()
-        self.board.indicator.report(
+        self.security.boot(self.boot.reason)
+        self.station.report(
             "boot", {"reason": self.boot.reason, "count": self.boot_count, "firmware": VERSION, "heap": heap_in_use()}
         )
+        loops = Loops(self.log)  # the watchdog watches these, not just the process
         tasks = [
-            asyncio.create_task(self.board.run()),
-            asyncio.create_task(self.session.run()),
-            asyncio.create_task(self.boot.run()),
-            asyncio.create_task(self.heartbeat.run()),
-            asyncio.create_task(feeder(self.board.watchdog, self.log)),
+            loops.start("board", self.board.run()),
+            loops.start("session", self.session.run()),
+            loops.start("boot", self.boot.run()),
+            loops.start("heartbeat", self.heartbeat.run()),
         ]
+        tasks.append(asyncio.create_task(feeder(self.board.watchdog, self.log, loops=loops)))
         await self._done.wait()
         self.log.info("stopping (exit %d)" % self.exit_code)
         try:

@@ -6,7 +6,8 @@
 #     (component.evse.id + evse.connectorId), instantiated from add_evses().
 #   row = (variable, instance, flags, dataType, unit, minLimit, maxLimit, valuesList, default[, monitors])
 #     flags: "RO"|"RW"|"WO" then P persistent, C constant, M supportsMonitoring,
-#            B RebootRequired on write, T/N/X the variable also has Target/MinSet/MaxSet.
+#            B RebootRequired on write, T/N/X the variable also has Target/MinSet/MaxSet,
+#            F a ReadOnly variable the factory may set, U feature not implemented (see apply_factory).
 #     dataType: string, decimal, integer, dateTime, boolean, OptionList, SequenceList, MemberList.
 #     minLimit/maxLimit: ints or None (length for strings and lists); valuesList: tuple of str.
 #     default: str (Actual; other attributes default to ""), or a 4-tuple per attribute.
@@ -167,6 +168,7 @@ class DeviceModel:
         self._values = {}
         self._limits = {}  # key(attr 0) -> (minLimit, maxLimit) where the config sets them
         self._watch = []  # (vidx, callback)
+        self._vetoes = []  # (vidx, fn(value) -> reason or None): checks a block adds (A01 passwordString)
         self._getters = []  # (vidx, fn)
         self._hold = 0
         self._dirty = False
@@ -296,12 +298,24 @@ class DeviceModel:
                 raise DeviceModelError(label + ": unknown variable")
             if not has_attr(f[1], a):
                 raise DeviceModelError(label + ": attributeType not supported")
-            if f[1][2][:2] == "RO":
-                raise DeviceModelError(label + ": read-only")
+            flags = f[1][2]
+            # The factory file is not the CSMS: ReadOnly variables the maker provisions (flag F:
+            # ItemsPerMessage, MessageTimeout, ReservationCtrlr.NonEvseSpecific...) are accepted.
+            # Refused: what the firmware itself maintains (AvailabilityState, Entries, meter
+            # values...), a feature this firmware does not have (U), and any value outside the
+            # limits the firmware can honour (maxLimit: tools/gen_dm.py MAX_ITEMS, MAX_MESSAGE...).
+            if "U" in flags:
+                if check.text(check.parse(f[1], value, None, None, False)[0]) != default(f[1], a):
+                    raise DeviceModelError(label + ": %r not possible, the feature is not implemented" % value)
+            elif flags[:2] == "RO" and "F" not in flags:
+                raise DeviceModelError(label + ": read-only, maintained by the firmware")
             mn, mx = self.limits(f[1], f[2], ev, cn)
             typed, err = check.parse(f[1], value, mn, mx, True)
             if err is not None:
-                raise DeviceModelError(label + ": invalid value %r (%s)" % (value, err))
+                why = err
+                if err == check.OUT_OF_RANGE:
+                    why = "%s: allowed %s..%s" % (err, "" if mn is None else mn, "" if mx is None else mx)
+                raise DeviceModelError(label + ": invalid value %r (%s)" % (value, why))
             todo.append((f, ev, cn, a, typed))
         lines = []
         self.hold()
@@ -576,6 +590,11 @@ class DeviceModel:
         typed, err = check.parse(row, value, mn, mx, True)
         if err is not None:
             return "Rejected", {"reasonCode": err}  # B05.FR.07, TC_B_11_CS
+        for vidx, fn in self._vetoes:
+            if vidx == f[2] and a == 0:
+                why = fn(typed)
+                if why:
+                    return "Rejected", {"reasonCode": "InvalidValue", "additionalInfo": why[:500]}
         self._store(f, ev, cn, a, typed)
         if "B" in row[2]:
             return "RebootRequired", None  # stored, effective after reboot (SetVariableStatus RebootRequired)
@@ -613,6 +632,13 @@ class DeviceModel:
                 n += 1
         if not n:
             self.log.warn("watch: %s.%s is not in the device model" % (component, variable))
+
+    def veto(self, component, variable, fn):
+        """fn(value) -> None to allow a CSMS write of component.variable, or the reason to refuse
+        it (SetVariables Rejected, reasonCode InvalidValue): checks beyond dataType and limits."""
+        for blk, row, vidx in self.rows():
+            if blk[0] == component and row[0] == variable:
+                self._vetoes.append((vidx, fn))
 
     def getter(self, component, variable, fn):
         """Actual value computed on read (fn() -> str), e.g. ClockCtrlr.DateTime."""

@@ -6,7 +6,8 @@
 # so a frozen build keeps them in flash. Format: see core/devicemodel/model.py.
 #   table  = ((component, component_instance, scope, rows), ...)   scope 0/1/2: station/EVSE/connector
 #   row    = (variable, instance, flags, dataType, unit, minLimit, maxLimit, valuesList, default[, monitors])
-#   flags  = RO|RW|WO + P persistent, C constant, M supportsMonitoring, B RebootRequired, T/N/X Target/MinSet/MaxSet
+#   flags  = RO|RW|WO + P persistent, C constant, M supportsMonitoring, B RebootRequired, T/N/X Target/MinSet/MaxSet,
+#            F factory-settable ReadOnly, U feature not implemented (no factory value)
 #   monitors = ((kind, type, value, severity), ...) kind "P" preconfigured, "H" hard-wired
 #
 # Preconfigured Delta monitors on ChargingStation/EVSE/Connector AvailabilityState give the
@@ -42,7 +43,7 @@ CONNECTOR = (
     ('Connector', None, 2, (
         ('AvailabilityState', None, 'ROM', 'OptionList', None, None, None, ('Available', 'Occupied', 'Reserved', 'Unavailable', 'Faulted'), 'Available', (('P', 'Delta', 1, 8),)),
         ('Available', None, 'ROM', 'boolean', None, None, None, None, 'true'),
-        ('ConnectorType', None, 'ROC', 'string', None, None, None, None, 'sType2'),
+        ('ConnectorType', None, 'ROCF', 'string', None, None, None, None, 'sType2'),
         ('SupplyPhases', None, 'RO', 'integer', None, 0, 3, None, '3'),
     )),
 )
@@ -62,15 +63,15 @@ CLOCK_CTRLR = (
 # B05-B08 limits
 DEVICE_DATA_CTRLR = (
     ('DeviceDataCtrlr', None, 0, (
-        ('ItemsPerMessage', 'GetReport', 'ROPC', 'integer', None, None, None, None, '16'),
-        ('ItemsPerMessage', 'GetVariables', 'ROPC', 'integer', None, None, None, None, '16'),
-        ('ItemsPerMessage', 'SetVariables', 'ROPC', 'integer', None, None, None, None, '16'),
-        ('BytesPerMessage', 'GetReport', 'ROPC', 'integer', None, None, None, None, '8192'),
-        ('BytesPerMessage', 'GetVariables', 'ROPC', 'integer', None, None, None, None, '8192'),
-        ('BytesPerMessage', 'SetVariables', 'ROPC', 'integer', None, None, None, None, '8192'),
-        ('ConfigurationValueSize', None, 'ROPC', 'integer', None, None, 1000, None, '1000'),
-        ('ReportingValueSize', None, 'ROPC', 'integer', None, None, 2500, None, '2500'),
-        ('ValueSize', None, 'ROPC', 'integer', None, None, 1000, None, '1000'),
+        ('ItemsPerMessage', 'GetReport', 'ROPCF', 'integer', None, 1, 64, None, '16'),
+        ('ItemsPerMessage', 'GetVariables', 'ROPCF', 'integer', None, 1, 64, None, '16'),
+        ('ItemsPerMessage', 'SetVariables', 'ROPCF', 'integer', None, 1, 64, None, '16'),
+        ('BytesPerMessage', 'GetReport', 'ROPCF', 'integer', None, 1, 65536, None, '8192'),
+        ('BytesPerMessage', 'GetVariables', 'ROPCF', 'integer', None, 1, 65536, None, '8192'),
+        ('BytesPerMessage', 'SetVariables', 'ROPCF', 'integer', None, 1, 65536, None, '8192'),
+        ('ConfigurationValueSize', None, 'ROPCF', 'integer', None, None, 1000, None, '1000'),
+        ('ReportingValueSize', None, 'ROPCF', 'integer', None, None, 2500, None, '2500'),
+        ('ValueSize', None, 'ROPCF', 'integer', None, None, 1000, None, '1000'),
     )),
 )
 
@@ -78,9 +79,9 @@ DEVICE_DATA_CTRLR = (
 OCPP_COMM_CTRLR = (
     ('OCPPCommCtrlr', None, 0, (
         ('ActiveNetworkProfile', None, 'ROM', 'integer', None, None, None, None, '1'),
-        ('FileTransferProtocols', None, 'ROC', 'MemberList', None, None, None, ('FTP', 'FTPS', 'HTTP', 'HTTPS', 'SFTP'), 'HTTP,HTTPS'),
+        ('FileTransferProtocols', None, 'ROC', 'MemberList', None, None, None, ('FTP', 'FTPS', 'HTTP', 'HTTPS', 'SFTP'), ''),
         ('HeartbeatInterval', None, 'RWPM', 'integer', 's', 1, None, None, '300'),
-        ('MessageTimeout', 'Default', 'ROPM', 'integer', 's', 1, None, None, '30'),
+        ('MessageTimeout', 'Default', 'ROPMF', 'integer', 's', 1, 536870, None, '30'),
         ('MessageAttemptInterval', 'TransactionEvent', 'RWPM', 'integer', 's', 0, None, None, '60'),
         ('MessageAttempts', 'TransactionEvent', 'RWPM', 'integer', None, 0, None, None, '3'),
         ('NetworkConfigurationPriority', None, 'RWPM', 'string', None, None, None, None, '1'),
@@ -98,7 +99,7 @@ OCPP_COMM_CTRLR = (
 # A security profiles
 SECURITY_CTRLR = (
     ('SecurityCtrlr', None, 0, (
-        ('AdditionalRootCertificateCheck', None, 'ROC', 'boolean', None, None, None, None, 'false'),
+        ('AdditionalRootCertificateCheck', None, 'ROCU', 'boolean', None, None, None, None, 'false'),
         ('BasicAuthPassword', None, 'WOPM', 'string', None, 16, 64, None, ''),
         ('CertificateEntries', None, 'ROM', 'integer', None, 0, None, None, '0'),
         ('Identity', None, 'RWPMB', 'string', None, None, 48, None, ''),
@@ -110,15 +111,15 @@ SECURITY_CTRLR = (
 # N02-N08, owned by core/blocks/n_diagnostics/monitoring.py
 MONITORING_CTRLR = (
     ('MonitoringCtrlr', None, 0, (
-        ('Available', None, 'RO', 'boolean', None, None, None, None, 'true'),
+        ('Available', None, 'ROF', 'boolean', None, None, None, None, 'true'),
         ('Enabled', None, 'RWPM', 'boolean', None, None, None, None, 'true'),
-        ('ItemsPerMessage', 'SetVariableMonitoring', 'ROPC', 'integer', None, None, None, None, '8'),
-        ('ItemsPerMessage', 'ClearVariableMonitoring', 'ROPC', 'integer', None, None, None, None, '16'),
-        ('BytesPerMessage', 'SetVariableMonitoring', 'ROPC', 'integer', None, None, None, None, '4096'),
-        ('BytesPerMessage', 'ClearVariableMonitoring', 'ROPC', 'integer', None, None, None, None, '4096'),
+        ('ItemsPerMessage', 'SetVariableMonitoring', 'ROPCF', 'integer', None, 1, 64, None, '8'),
+        ('ItemsPerMessage', 'ClearVariableMonitoring', 'ROPCF', 'integer', None, 1, 64, None, '16'),
+        ('BytesPerMessage', 'SetVariableMonitoring', 'ROPCF', 'integer', None, 1, 65536, None, '4096'),
+        ('BytesPerMessage', 'ClearVariableMonitoring', 'ROPCF', 'integer', None, 1, 65536, None, '4096'),
         ('OfflineQueuingSeverity', None, 'RWPM', 'integer', None, 0, 9, None, '5'),
-        ('ActiveMonitoringBase', None, 'ROP', 'OptionList', None, None, None, ('All', 'FactoryDefault', 'HardWiredOnly'), 'All'),
-        ('ActiveMonitoringLevel', None, 'ROP', 'integer', None, 0, 9, None, '9'),
+        ('ActiveMonitoringBase', None, 'ROPF', 'OptionList', None, None, None, ('All', 'FactoryDefault', 'HardWiredOnly'), 'All'),
+        ('ActiveMonitoringLevel', None, 'ROPF', 'integer', None, 0, 9, None, '9'),
     )),
 )
 
@@ -177,7 +178,7 @@ AUTH_CTRLR = (
 # C10-C12 authorization cache
 AUTH_CACHE_CTRLR = (
     ('AuthCacheCtrlr', None, 0, (
-        ('Available', None, 'RO', 'boolean', None, None, None, None, 'true'),
+        ('Available', None, 'ROF', 'boolean', None, None, None, None, 'true'),
         ('Enabled', None, 'RWPM', 'boolean', None, None, None, None, 'true'),
         ('LifeTime', None, 'RWPM', 'integer', 's', 0, None, None, '86400'),
         ('Policy', None, 'RWPM', 'OptionList', None, None, None, ('LRU',), 'LRU'),
@@ -189,11 +190,11 @@ AUTH_CACHE_CTRLR = (
 # D local authorization list
 LOCAL_AUTH_LIST_CTRLR = (
     ('LocalAuthListCtrlr', None, 0, (
-        ('Available', None, 'RO', 'boolean', None, None, None, None, 'true'),
+        ('Available', None, 'ROF', 'boolean', None, None, None, None, 'true'),
         ('Enabled', None, 'RWPM', 'boolean', None, None, None, None, 'true'),
         ('Entries', None, 'ROM', 'integer', None, 0, None, None, '0'),
-        ('ItemsPerMessage', None, 'ROPC', 'integer', None, None, None, None, '20'),
-        ('BytesPerMessage', None, 'ROPC', 'integer', None, None, None, None, '4096'),
+        ('ItemsPerMessage', None, 'ROPCF', 'integer', None, 1, 64, None, '20'),
+        ('BytesPerMessage', None, 'ROPCF', 'integer', None, 1, 65536, None, '4096'),
         ('DisablePostAuthorize', None, 'RWPM', 'boolean', None, None, None, None, 'false'),
     )),
 )
@@ -201,8 +202,8 @@ LOCAL_AUTH_LIST_CTRLR = (
 # K smart charging
 SMART_CHARGING_CTRLR = (
     ('SmartChargingCtrlr', None, 0, (
-        ('Available', None, 'RO', 'boolean', None, None, None, None, 'true'),
-        ('Enabled', None, 'RWPM', 'boolean', None, None, None, None, 'true'),
+        ('Available', None, 'ROU', 'boolean', None, None, None, None, 'false'),
+        ('Enabled', None, 'ROU', 'boolean', None, None, None, None, 'false'),
         ('Entries', 'ChargingProfiles', 'ROM', 'integer', None, 0, 10, None, '0'),
         ('LimitChangeSignificance', None, 'RWPM', 'decimal', 'Percent', 0, 100, None, '10'),
         ('PeriodsPerSchedule', None, 'ROC', 'integer', None, None, None, None, '24'),
@@ -215,9 +216,9 @@ SMART_CHARGING_CTRLR = (
 # H reservation
 RESERVATION_CTRLR = (
     ('ReservationCtrlr', None, 0, (
-        ('Available', None, 'RO', 'boolean', None, None, None, None, 'true'),
+        ('Available', None, 'ROF', 'boolean', None, None, None, None, 'true'),
         ('Enabled', None, 'RWPM', 'boolean', None, None, None, None, 'true'),
-        ('NonEvseSpecific', None, 'ROC', 'boolean', None, None, None, None, 'false'),
+        ('NonEvseSpecific', None, 'ROCF', 'boolean', None, None, None, None, 'false'),
     )),
 )
 
@@ -275,6 +276,4 @@ TABLES = (
     LOCAL_AUTH_LIST_CTRLR,
     SMART_CHARGING_CTRLR,
     RESERVATION_CTRLR,
-    FIRMWARE,
-    SECURITY_CERTIFICATES,
 )

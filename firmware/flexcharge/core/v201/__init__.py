@@ -31,7 +31,7 @@ def _has_table(message_name):
     return False
 
 
-def validate(message_name, payload):
+def validate(message_name, payload, notes=None):
     """Validate a received payload (e.g. "SetVariablesRequest", "BootNotificationResponse").
     None if valid or if there is no table for message_name, else (error_code, description).
 
@@ -45,7 +45,7 @@ def validate(message_name, payload):
     except ImportError:
         return None
     try:
-        return schema.validate(mod.S, payload)
+        return schema.validate(mod.S, payload, notes)
     finally:
         mod = None
         _unload(full, message_name)

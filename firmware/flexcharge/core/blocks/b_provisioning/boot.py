@@ -8,7 +8,6 @@ from flexcharge.compat import ticks_ms, ticks_diff, ticks_add, heap_in_use
 
 from flexcharge.core.router import Block
 from flexcharge.core.station import ACCEPTED, PENDING, REJECTED
-from flexcharge.core import timefmt
 from flexcharge.comm.errors import CallError, CallTimeout, NotConnected, SECURITY_ERROR
 
 # When the CSMS gives interval 0, or the BootNotification fails, wait this long before retrying.
@@ -127,9 +126,5 @@ class Boot(Block):
 
     def _set_clock(self, value):
         # B01: the station adopts the CSMS time from the response.
-        if not value:
-            return
-        try:
-            self.station.board.clock.set(timefmt.parse(value))
-        except (ValueError, Exception) as e:
-            self.station.log.warn("ignoring currentTime %r: %r" % (value, e))
+        if value:
+            self.station.adopt_time(value, "BootNotification")

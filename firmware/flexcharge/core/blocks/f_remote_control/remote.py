@@ -36,6 +36,17 @@ class Remote(Block):
         r = self.reservation
         return r is None or r.allows(evse_id, id_token, group)
 
+    def _known_group(self, id_token):
+        auth = getattr(self.tx, "auth", None)
+        info = auth.known_info(id_token) if auth is not None and hasattr(auth, "known_info") else None
+        if info and info.get("status") == "Accepted":
+            return info.get("groupIdToken")
+        return None
+
+    def _group_reserved(self, evse_id):
+        r = self.reservation
+        return r is not None and hasattr(r, "group_reserved") and r.group_reserved(evse_id)
+
     def _pick(self, id_token, group):
         """An EVSE for a RequestStartTransaction without evseId: one reserved for this token,
         else one where a cable waits for authorization, else the first free one."""
@@ -82,9 +93,21 @@ class Remote(Block):
         elif st.evse(evse_id) is None or self._blocked(evse_id):
             return {"status": REJECTED}
         if not self._allows(evse_id, id_token, group):
-            return {"status": REJECTED}  # F01.FR.22: reserved for another idToken (TC_H_02_CS)
+            known = self._known_group(id_token) if group is None else None
+            if known is not None and self._allows(evse_id, id_token, known):
+                group = known  # H03.FR.04/06: its group, known from the local list / cache
+            elif group is None and known is None and self._group_reserved(evse_id):
+                # H03.FR.04/06 with F01.FR.01/02: the reservation is for a groupIdToken and this
+                # token's group is not known here: Accepted, and Transactions authorizes the token
+                # and compares its group before it charges (a mismatch starts nothing).
+                pass
+            else:
+                return {"status": REJECTED}  # F01.FR.22: reserved for another idToken (TC_H_02_CS)
         before = self.tx.active(evse_id)
-        status = await self.tx.remote_start(evse_id, id_token, p["remoteStartId"], profile)
+        if group is None:
+            status = await self.tx.remote_start(evse_id, id_token, p["remoteStartId"], profile)
+        else:
+            status = await self.tx.remote_start(evse_id, id_token, p["remoteStartId"], profile, group=group)
         res = {"status": status}
         if status == ACCEPTED and before is not None and self.tx.active(evse_id) is before:
             # A transaction started before this request (cable first): its id goes back

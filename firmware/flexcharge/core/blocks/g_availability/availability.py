@@ -3,6 +3,14 @@
 # Inoperative settings are flags per level: (0, 0) the station, (evse, 0) an EVSE, (evse, c)
 # a connector. A connector is inoperative when any level above or at it is. The flags are
 # persisted at once (G03.FR.08, G04.FR.09: state persists across reboot, TC_G_18/19/21_CS).
+#
+# Nesting (issue 8, decided from G03/G04): each ChangeAvailability sets the one level its `evse`
+# field names (G04: no evse = the station; G03: an EVSE, or one connector of it), and the levels
+# are separate persisted settings: effective = station AND EVSE AND connector operative. So an
+# Operative for the EVSE (or the station) does not undo an earlier connector-level Inoperative,
+# which the CSMS decided on its own; only an Operative for that connector does (G03.FR.07 for the
+# addressed level). An Operative answer is Accepted even when a level above or below keeps the
+# connector Unavailable: the addressed setting did change.
 # While a transaction runs in the scope the answer is Scheduled (G03.FR.05, G04.FR.06) and
 # the connector keeps its status until the transaction ends (TC_G_11/14/17_CS): the status
 # override below only says Unavailable for a connector without a running transaction, so a
@@ -102,13 +110,10 @@ class Availability(Block):
             evses = (e,)
         busy = False
         if operative:
-            # Operative makes the level and everything in it operative; a higher level that is
-            # still off keeps it Unavailable.
-            before = set(self.off)
-            for k in before:
-                if level == (0, 0) or k == level or (level[1] == 0 and k[0] == level[0]):
-                    self.off.discard(k)
-            changed = self.off != before
+            # Only the addressed level (see the nesting note at the top): other levels that are
+            # still off keep their connectors Unavailable.
+            changed = level in self.off
+            self.off.discard(level)
         else:
             changed = level not in self.off
             self.off.add(level)

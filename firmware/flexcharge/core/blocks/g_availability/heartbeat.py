@@ -4,7 +4,6 @@
 import asyncio
 
 from flexcharge.core.router import Block
-from flexcharge.core import timefmt
 from flexcharge.comm.errors import CallError, CallTimeout, NotConnected
 
 
@@ -24,10 +23,7 @@ class Heartbeat(Block):
     async def beat(self):
         st = self.station
         res = await st.call("Heartbeat", {})
-        try:
-            st.board.clock.set(timefmt.parse(res["currentTime"]))
-        except ValueError as e:
-            st.log.warn("Heartbeat currentTime ignored: %s" % (e,))
+        st.adopt_time(res["currentTime"], "Heartbeat")
         return res
 
     async def run(self):

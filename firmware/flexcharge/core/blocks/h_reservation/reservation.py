@@ -244,6 +244,14 @@ class Reservation(Block):
         others = [e for e in self._free() if e.id != evse_id]
         return len(others) >= len(pending)
 
+    def group_reserved(self, evse_id):
+        """Does a reservation that counts on this EVSE name a groupIdToken? Then a token of unknown
+        group must be authorized and its group compared before it is refused (H03.FR.04/06)."""
+        specific = [r for r in self.items if r["evse"] == evse_id]
+        if specific:
+            return any(r.get("group") is not None for r in specific)
+        return any(r.get("group") is not None for r in self._unspecified())
+
     def reserved_evse(self, id_token, group_id_token=None):
         """The EVSE reserved for this token, if one is (for a RequestStartTransaction without evseId)."""
         for r in self.items:

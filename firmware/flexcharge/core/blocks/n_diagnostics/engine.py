@@ -103,7 +103,9 @@ class MonitorEngine:
         return self.dm.get_int("MonitoringCtrlr", "ActiveMonitoringLevel", 9)
 
     def enabled(self):
-        return self.dm.get_bool("MonitoringCtrlr", "Enabled", True)
+        # Available is the maker's (factory value), Enabled the CSMS's: both must be true.
+        dm = self.dm
+        return dm.get_bool("MonitoringCtrlr", "Enabled", True) and dm.get_bool("MonitoringCtrlr", "Available", True)
 
     def _pre_active(self, m, hard_only):
         if m[KIND] == "H":
