@@ -8,6 +8,10 @@
 #   make test-fuzz    a bounded libFuzzer run (FUZZ_SECONDS each, default 20) of every C entry
 #                     point with AddressSanitizer and UBSan (Debian's clang); fails on any
 #                     finding, which libFuzzer leaves as build/fuzz/crash-* to replay
+#   make test-cmod-qemu  the stock qemu MPS2_AN385 (Cortex-M3: 32-bit ints, float32) image with
+#                     only flexcharge_c, accel and test_accel frozen in, run under qemu (the
+#                     full firmware image of `make firmware BOARD=qemu` runs test_accel with
+#                     the other portable tests); source: CMOD_MPY_DIR (default the Debian tree)
 #   make bench-cmod   tools/bench/bench_cmod.py (GetVariables round-trip CPU time)
 CMOD_DIR := firmware/cmodules/flexcharge_c
 CMOD_MICROPYTHON ?= $(CURDIR)/build/firmware/unix/micropython
@@ -17,7 +21,10 @@ FUZZ_DIR := build/fuzz
 FUZZ_TARGETS := MASK WS_HEADER WS_ENCODE UTF8 JSON TIME ENERGY CRC16
 FUZZ_FLAGS := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -I$(CMOD_DIR)
 
-.PHONY: test-cmod test-cmod-host test-cmod-mpy test-fuzz bench-cmod
+CMOD_MPY_DIR = $(if $(MPY_TREE),$(MPY_TREE),$(CURDIR)/build/mp)
+CMOD_QEMU := $(CURDIR)/build/qemu-cmod
+
+.PHONY: test-cmod test-cmod-host test-cmod-mpy test-cmod-qemu test-fuzz bench-cmod
 
 test: test-cmod test-fuzz
 
@@ -50,6 +57,20 @@ test-fuzz: $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 	  else \
 	    echo "fuzz $$t: FINDING (build/fuzz/log-$$t.txt):" >&2; grep -A12 'ERROR\|property failed\|runtime error' log-$$t.txt | head -40 >&2; exit 1; \
 	  fi; done
+
+test-cmod-qemu:
+	@test -d "$(CMOD_MPY_DIR)/ports/qemu" || { echo "test-cmod-qemu: no MicroPython source at $(CMOD_MPY_DIR) (make setup)" >&2; exit 1; }
+	@mkdir -p $(CMOD_QEMU)/nolib
+	@echo "no micropython-lib in the Debian source" > $(CMOD_QEMU)/nolib/README.md
+	@printf 'package("flexcharge", files=["__init__.py", "accel.py"], base_path="%s/firmware")\nmodule("test_accel.py", base_path="%s/host_tests/portable")\nmodule("qemu_accel.py", base_path="%s/host_tests/cmod")\n' \
+	    $(CURDIR) $(CURDIR) $(CURDIR) > $(CMOD_QEMU)/manifest.py
+	@# mps2.ld leaves libgcc's .ARM.exidx (64-bit division) unplaced; nothing unwinds
+	@printf 'INCLUDE mcu/arm/mps2.ld\nSECTIONS { /DISCARD/ : { *(.ARM.exidx*) } }\n' > $(CMOD_QEMU)/mps2.ld
+	$(MAKE) -C $(CMOD_MPY_DIR)/mpy-cross -j2 > $(CMOD_QEMU)/build.log 2>&1
+	$(MAKE) -C $(CMOD_MPY_DIR)/ports/qemu -j2 BOARD=MPS2_AN385 USER_C_MODULES=$(CURDIR)/firmware/cmodules \
+	    MPY_LIB_DIR=$(CMOD_QEMU)/nolib BUILD=$(CMOD_QEMU) FROZEN_MANIFEST=$(CMOD_QEMU)/manifest.py \
+	    LDSCRIPT=$(CMOD_QEMU)/mps2.ld >> $(CMOD_QEMU)/build.log 2>&1 || { tail -30 $(CMOD_QEMU)/build.log; exit 1; }
+	$(PY) host_tests/cmod/run_qemu.py $(CMOD_QEMU)/firmware.elf
 
 bench-cmod: setup
 	$(PY) tools/bench/bench_cmod.py

@@ -463,14 +463,24 @@ static int64_t floordiv(int64_t a, int64_t b) {
     return q;
 }
 
-int64_t fc_days_from_civil(int64_t y, int m, int d) {
-    int64_t era, yoe, doy, doe;
+/* 32-bit arithmetic for years 0..9999 (days within +-3.7e6): no 64-bit division helper on
+ * 32-bit MCUs; the caller widens before scaling to seconds. */
+static int32_t floordiv32(int32_t a, int32_t b) {
+    int32_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) {
+        q--;
+    }
+    return q;
+}
+
+int64_t fc_days_from_civil(int64_t y64, int m, int d) {
+    int32_t y = (int32_t)y64, era, yoe, doy, doe;
     y -= m <= 2;
-    era = floordiv(y, 400);
+    era = floordiv32(y, 400);
     yoe = y - era * 400;
     doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return (int64_t)era * 146097 + doe - 719468;
 }
 
 static const uint8_t t_mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -546,7 +556,7 @@ int fc_time_scan(const uint8_t *s, size_t n, int64_t *t, int *ms_out, int *flags
     if (sec == 60) {
         sec = 59; /* a leap second is read as the second before it */
     }
-    *t = fc_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    *t = fc_days_from_civil(y, mo, d) * 86400 + (int64_t)(h * 3600 + mi * 60 + sec) - off;
     *ms_out = ms;
     *flags_out = flags;
     return 1;

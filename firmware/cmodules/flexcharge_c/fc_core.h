@@ -69,7 +69,7 @@ int fc_json_check(const uint8_t *b, size_t n, int max_depth, uint8_t *stack, fc_
 #define FC_TIME_LOOSE_NO_OFFSET 1
 #define FC_TIME_LOOSE_SPACE 2
 int fc_time_scan(const uint8_t *s, size_t n, int64_t *t, int *ms, int *flags);
-int64_t fc_days_from_civil(int64_t y, int m, int d);
+int64_t fc_days_from_civil(int64_t y, int m, int d); /* years 0..9999 */
 
 /* Energy register step, integers only: energy in µJ = rem + power_mW * dt_ms; returns
  * whole mWh (floor) and leaves the rest (0 <= *rem < 3600000) for the next step.

@@ -195,17 +195,37 @@ static mp_obj_t fc_time_scan_(mp_obj_t s_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(fc_time_scan_obj, fc_time_scan_);
 
+// An int argument in 0 .. 2**31 - 1, else -1. Not mp_obj_get_int: on 32-bit ports it
+// raises OverflowError for a big int where the Python fallback says ValueError.
+static int64_t fc_arg_u31(mp_obj_t o) {
+    if (mp_obj_is_small_int(o)) {
+        mp_int_t v = MP_OBJ_SMALL_INT_VALUE(o);
+        return (v < 0 || (int64_t)v > 0x7FFFFFFF) ? -1 : (int64_t)v;
+    }
+    if (o == mp_const_false || o == mp_const_true) {
+        return o == mp_const_true;
+    }
+    if (!mp_obj_is_int(o)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("energy_step takes ints"));
+    }
+    // a big int: within range only on ports whose small ints stop below 2**31
+    if (mp_obj_is_true(mp_binary_op(MP_BINARY_OP_LESS, o, MP_OBJ_NEW_SMALL_INT(0)))
+        || mp_obj_is_true(mp_binary_op(MP_BINARY_OP_MORE, o, mp_obj_new_int_from_ll(0x7FFFFFFFLL)))) {
+        return -1;
+    }
+    return (int64_t)mp_obj_int_get_truncated(o);
+}
+
 // energy_step(rem_uj, power_mw, dt_ms) -> (whole_mwh, rem_uj)
 static mp_obj_t fc_energy_step_(mp_obj_t rem_in, mp_obj_t p_in, mp_obj_t dt_in) {
-    mp_int_t rem = mp_obj_get_int(rem_in);
-    mp_int_t p = mp_obj_get_int(p_in);
-    mp_int_t dt = mp_obj_get_int(dt_in);
-    if (rem < 0 || rem >= FC_UJ_PER_MWH || p < 0 || (int64_t)p > 0x7FFFFFFF || dt < 0 || (int64_t)dt > 0x7FFFFFFF) {
+    int64_t rem = fc_arg_u31(rem_in);
+    int64_t p = fc_arg_u31(p_in);
+    int64_t dt = fc_arg_u31(dt_in);
+    if (rem < 0 || rem >= FC_UJ_PER_MWH || p < 0 || dt < 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("energy_step argument out of range"));
     }
-    int64_t r = rem;
-    int64_t q = fc_energy_step(&r, p, dt);
-    mp_obj_t t[2] = {fc_int(q), MP_OBJ_NEW_SMALL_INT((mp_int_t)r)};
+    int64_t q = fc_energy_step(&rem, p, dt);
+    mp_obj_t t[2] = {fc_int(q), MP_OBJ_NEW_SMALL_INT((mp_int_t)rem)};
     return mp_obj_new_tuple(2, t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(fc_energy_step_obj, fc_energy_step_);
