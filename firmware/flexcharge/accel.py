@@ -31,6 +31,14 @@
 #                                         ValueError unless 0 <= rem < 3600000 and
 #                                         0 <= power_mw, dt_ms <= 2**31 - 1 (ints).
 #   crc16(data) -> int                    Modbus RTU CRC16 (poly 0xA001 reflected, init 0xFFFF)
+#   schema_ok(spec, payload) -> bool      fast path of core/schema.validate on its compact
+#                                         tables: True only when validate() would return None
+#                                         without touching anything (no integral float to make
+#                                         an int, no loose date-time to note, no customData);
+#                                         False = "not sure", run the Python validator. So the
+#                                         verdict never changes, only its cost. schema_ok is
+#                                         None without the C module (py_schema_ok, its twin,
+#                                         would cost more than it saves).
 
 
 try:
@@ -548,7 +556,60 @@ def py_crc16(data):
     return crc
 
 
+def py_schema_ok(spec, v, depth=0):
+    if depth == 0 and not isinstance(v, dict):
+        return False
+    if depth > 32 or not isinstance(spec, tuple) or not spec or not isinstance(spec[0], str):
+        return False
+    k = spec[0]
+    if k == "o":
+        if len(spec) != 4 or not isinstance(v, dict):
+            return False
+        for name in spec[1]:
+            if name not in v:
+                return False
+        found = 0
+        for p in spec[2]:
+            if p[0] in v:
+                found += 1
+                if not py_schema_ok(p[1], v[p[0]], depth + 1):
+                    return False
+        return spec[3] is not False or found == len(v)
+    if k == "a":
+        if len(spec) != 4 or not isinstance(v, list):
+            return False
+        if spec[2] is not None and len(v) < spec[2]:
+            return False
+        if spec[3] is not None and len(v) > spec[3]:
+            return False
+        for x in v:
+            if not py_schema_ok(spec[1], x, depth + 1):
+                return False
+        return True
+    if k == "s":
+        return isinstance(v, str) and (len(spec) < 2 or len(v) <= spec[1])
+    if k == "e":
+        return isinstance(v, str) and len(spec) == 2 and v in spec[1]
+    if k == "d":
+        if not isinstance(v, str):
+            return False
+        r = py_time_scan(v)
+        return r is not None and r[2] == 0
+    if k == "i" or k == "n":
+        if isinstance(v, bool) or not (isinstance(v, int) or (k == "n" and isinstance(v, float))):
+            return False
+        if len(spec) > 1 and spec[1] is not None and v < spec[1]:
+            return False
+        if len(spec) > 2 and spec[2] is not None and v > spec[2]:
+            return False
+        return True
+    if k == "b":
+        return isinstance(v, bool)
+    return k == "*"
+
+
 if _c is not None:
+    schema_ok = _c.schema_ok
     mask = _c.mask
     mask_into = _c.mask_into
     encode = _c.encode
@@ -568,5 +629,6 @@ else:
     time_scan = py_time_scan
     energy_step = py_energy_step
     crc16 = py_crc16
+    schema_ok = None
 
 

@@ -1,7 +1,8 @@
 # Runs inside a MicroPython build with the flexcharge_c user module (host_tests/cmod/
 # test_mp_differential.py starts it): reads one JSON request per line, applies the C
 # function and its pure-Python twin from flexcharge.accel to the same input, prints both
-# results as one JSON line. Bytes travel as {"b": hex}; exceptions as ["exc", kind, message].
+# results as one JSON line. Bytes travel as {"__b": hex} in requests, {"b": hex} in answers;
+# exceptions as ["exc", kind, message].
 import sys
 import json
 import binascii
@@ -12,7 +13,8 @@ from flexcharge import accel as A
 
 def dec(x):
     if isinstance(x, dict):
-        return binascii.unhexlify(x["b"])
+        # {"__b": hex} is bytes; any other dict is a payload, passed as it is
+        return binascii.unhexlify(x["__b"]) if len(x) == 1 and "__b" in x else x
     if isinstance(x, list):
         return [dec(v) for v in x]
     return x
@@ -52,7 +54,40 @@ def ba(f):
     return g
 
 
+def _table(name):
+    return __import__("flexcharge.core.v201.schemas." + name, None, None, ("S",), 0).S
+
+
+def _untouched_valid(name, payload):
+    # schema.validate on a copy: valid, nothing noted, nothing changed
+    from flexcharge.core import schema
+
+    p = _copy(payload)  # not through json: MicroPython's float repr is not round-trip exact
+    notes = []
+    return schema.validate(_table(name), p, notes) is None and not notes and _same(p, payload)
+
+
+def _copy(x):
+    if isinstance(x, dict):
+        return {k: _copy(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_copy(v) for v in x]
+    return x
+
+
+def _same(a, b):
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return len(a) == len(b) and all(k in b and _same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(a[i], b[i]) for i in range(len(a)))
+    return a == b
+
+
 FUNCS = {
+    "schema_ok": (lambda name, p: C.schema_ok(_table(name), p), lambda name, p: A.py_schema_ok(_table(name), p)),
+    "untouched_valid": (_untouched_valid, _untouched_valid),
     "mask": (C.mask, A.py_mask),
     "mask_into": (mask_into(C.mask_into), mask_into(A.py_mask_into)),
     "mask_into_mv": (mask_into_mv(C.mask_into), mask_into_mv(A.py_mask_into)),

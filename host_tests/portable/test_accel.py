@@ -210,3 +210,22 @@ def _ok_header(b):
         return True
     except ValueError:
         return False
+
+
+def test_schema_ok_fast_path():
+    from flexcharge.core.v201.schemas import GetVariablesRequest, CostUpdatedRequest
+
+    g = GetVariablesRequest.S
+    p = {"getVariableData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}
+    fns = [A.py_schema_ok] + ([A.schema_ok] if A.schema_ok is not None else [])
+    assert (A.schema_ok is None) == (A.IMPL == "python")
+    for ok in fns:
+        assert ok(g, p)
+        assert not ok(g, {"getVariableData": []})
+        assert not ok(g, dict(p, zz=1))
+        assert not ok(g, [p])
+        c = CostUpdatedRequest.S
+        assert ok(c, {"totalCost": 1.5, "transactionId": "t"})
+        assert not ok(c, {"totalCost": True, "transactionId": "t"})
+        assert not ok(c, {"totalCost": 1, "transactionId": "x" * 37})
+        assert not ok(c, {"totalCost": 1, "transactionId": "t", "customData": {"vendorId": "v"}})  # Python decides

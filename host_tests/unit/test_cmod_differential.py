@@ -335,3 +335,62 @@ def test_crc16(data):
     want = modbus_rtu.crc16(data)
     assert C().crc16(data) == want
     assert accel.py_crc16(data) == want
+
+
+# ---------------------------------------------------------------- schema fast path
+
+def _untouched_valid(table, payload):
+    """schema.validate says valid, notes nothing and changes nothing."""
+    from flexcharge.core import schema
+
+    import copy
+
+    p = copy.deepcopy(payload)
+    notes = []
+    return schema.validate(table, p, notes) is None and not notes and json.dumps(p, sort_keys=True) == json.dumps(
+        payload, sort_keys=True) and _same_types(p, payload)
+
+
+def _same_types(a, b):
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return all(_same_types(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return all(_same_types(x, y) for x, y in zip(a, b))
+    return True
+
+
+def _schema_cases():
+    import test_schema_differential as S
+
+    return S
+
+
+@pytest.mark.parametrize("name", _schema_cases().MESSAGES)
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_schema_ok_fast_path(name, data):
+    # the Python twin of the C schema_ok (the C one runs in test_mp_differential): True only
+    # where schema.validate accepts without side effects; and it does take the plain case
+    import copy
+
+    S = _schema_cases()
+    table = S._table(name)
+    payload = data.draw(S._payloads(name), label="valid")
+    for p in (payload, S._mutate(data.draw, copy.deepcopy(payload))):
+        if accel.py_schema_ok(table, p):
+            assert _untouched_valid(table, p), p
+
+
+def test_schema_ok_takes_plain_messages():
+    from flexcharge.core.v201.schemas import GetVariablesRequest, SetVariablesRequest
+
+    p = {"getVariableData": [{"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]}
+    assert accel.py_schema_ok(GetVariablesRequest.S, p)
+    p = {"setVariableData": [{"attributeValue": "30", "component": {"name": "OCPPCommCtrlr", "instance": "x"},
+                              "variable": {"name": "HeartbeatInterval"}}]}
+    assert accel.py_schema_ok(SetVariablesRequest.S, p)
+    assert not accel.py_schema_ok(SetVariablesRequest.S, dict(p, bogus=1))
+    assert not accel.py_schema_ok(GetVariablesRequest.S, {"getVariableData": []})  # minItems 1
+    assert not accel.py_schema_ok(GetVariablesRequest.S, [])

@@ -238,6 +238,168 @@ static mp_obj_t fc_crc16_(mp_obj_t data_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(fc_crc16_obj, fc_crc16_);
 
+// schema_ok(spec, payload) -> bool: the fast path of core/schema.validate over its compact
+// tables. True only when validate() would return None WITHOUT touching anything: no
+// integral float to normalise, no loose date-time to note, no customData (its spec is the
+// string "c"). False means "not sure": the caller runs the Python validator, which gives the
+// verdict and the error details. So the answer never differs from Python's, only its cost.
+static bool fc_is_str(mp_obj_t o) {
+    return mp_obj_is_str(o);
+}
+
+static bool fc_num_in(mp_obj_t spec, mp_obj_t v) {
+    size_t n;
+    mp_obj_t *it;
+    mp_obj_tuple_get(spec, &n, &it);
+    if (n > 1 && it[1] != mp_const_none && mp_obj_is_true(mp_binary_op(MP_BINARY_OP_LESS, v, it[1]))) {
+        return false;
+    }
+    if (n > 2 && it[2] != mp_const_none && mp_obj_is_true(mp_binary_op(MP_BINARY_OP_MORE, v, it[2]))) {
+        return false;
+    }
+    return true;
+}
+
+static bool fc_schema_ok_(mp_obj_t spec, mp_obj_t v, int depth) {
+    if (depth > 32 || !mp_obj_is_type(spec, &mp_type_tuple)) {
+        return false; // "c" (customData) and anything unexpected: Python decides
+    }
+    size_t n;
+    mp_obj_t *it;
+    mp_obj_tuple_get(spec, &n, &it);
+    if (n == 0 || !fc_is_str(it[0])) {
+        return false;
+    }
+    size_t kl;
+    const char *k = mp_obj_str_get_data(it[0], &kl);
+    if (kl != 1) {
+        return false;
+    }
+    switch (k[0]) {
+        case 'o': {
+            if (n != 4 || !mp_obj_is_type(v, &mp_type_dict) || !mp_obj_is_type(it[1], &mp_type_tuple)
+                || !mp_obj_is_type(it[2], &mp_type_tuple)) {
+                return false;
+            }
+            mp_map_t *map = mp_obj_dict_get_map(v);
+            size_t nreq, nprops;
+            mp_obj_t *req, *props;
+            mp_obj_tuple_get(it[1], &nreq, &req);
+            mp_obj_tuple_get(it[2], &nprops, &props);
+            for (size_t i = 0; i < nreq; i++) {
+                if (mp_map_lookup(map, req[i], MP_MAP_LOOKUP) == NULL) {
+                    return false;
+                }
+            }
+            size_t found = 0;
+            for (size_t i = 0; i < nprops; i++) {
+                size_t pn;
+                mp_obj_t *p;
+                if (!mp_obj_is_type(props[i], &mp_type_tuple)) {
+                    return false;
+                }
+                mp_obj_tuple_get(props[i], &pn, &p);
+                if (pn != 2) {
+                    return false;
+                }
+                mp_map_elem_t *e = mp_map_lookup(map, p[0], MP_MAP_LOOKUP);
+                if (e != NULL) {
+                    found++;
+                    if (!fc_schema_ok_(p[1], e->value, depth + 1)) {
+                        return false;
+                    }
+                }
+            }
+            // additionalProperties false: every key must be a declared one. Keys are
+            // strings (json.loads) and props are distinct, so counting is enough -- but a
+            // non-str key never matches a declared name, so it is counted as unknown.
+            if (it[3] == mp_const_false && found != map->used) {
+                return false;
+            }
+            return true;
+        }
+        case 'a': {
+            if (n != 4 || !mp_obj_is_type(v, &mp_type_list)) {
+                return false;
+            }
+            size_t len;
+            mp_obj_t *items;
+            mp_obj_list_get(v, &len, &items);
+            if (it[2] != mp_const_none && (mp_int_t)len < mp_obj_get_int(it[2])) {
+                return false;
+            }
+            if (it[3] != mp_const_none && (mp_int_t)len > mp_obj_get_int(it[3])) {
+                return false;
+            }
+            for (size_t i = 0; i < len; i++) {
+                if (!fc_schema_ok_(it[1], items[i], depth + 1)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        case 's':
+            if (!fc_is_str(v)) {
+                return false;
+            }
+            if (n > 1) {
+                // maxLength counts characters, as len() does on this build
+                mp_int_t len = MP_OBJ_SMALL_INT_VALUE(mp_obj_len(v));
+                if (len > mp_obj_get_int(it[1])) {
+                    return false;
+                }
+            }
+            return true;
+        case 'e': {
+            if (!fc_is_str(v) || n != 2 || !mp_obj_is_type(it[1], &mp_type_tuple)) {
+                return false;
+            }
+            size_t ne;
+            mp_obj_t *vals;
+            mp_obj_tuple_get(it[1], &ne, &vals);
+            for (size_t i = 0; i < ne; i++) {
+                if (mp_obj_equal(vals[i], v)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        case 'd': {
+            if (!fc_is_str(v)) {
+                return false;
+            }
+            size_t sl;
+            const char *s = mp_obj_str_get_data(v, &sl);
+            int64_t t;
+            int ms, flags;
+            // a loose form is noted by the Python validator (a warning): leave it to it
+            return fc_time_scan((const uint8_t *)s, sl, &t, &ms, &flags) && flags == 0;
+        }
+        case 'i':
+            // an integral float is valid but normalised to int by Python: not ours
+            if (!mp_obj_is_int(v)) {
+                return false;
+            }
+            return fc_num_in(spec, v);
+        case 'n':
+            if (!mp_obj_is_int(v) && !mp_obj_is_float(v)) {
+                return false;
+            }
+            return fc_num_in(spec, v);
+        case 'b':
+            return v == mp_const_true || v == mp_const_false;
+        case '*':
+            return true;
+        default:
+            return false;
+    }
+}
+
+static mp_obj_t fc_schema_ok(mp_obj_t spec, mp_obj_t payload) {
+    return mp_obj_new_bool(mp_obj_is_type(payload, &mp_type_dict) && fc_schema_ok_(spec, payload, 0));
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(fc_schema_ok_obj, fc_schema_ok);
+
 static const mp_rom_map_elem_t fc_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_flexcharge_c) },
     { MP_ROM_QSTR(MP_QSTR_ProtocolError), MP_ROM_PTR(&mp_type_ProtocolError) },
@@ -250,6 +412,7 @@ static const mp_rom_map_elem_t fc_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_time_scan), MP_ROM_PTR(&fc_time_scan_obj) },
     { MP_ROM_QSTR(MP_QSTR_energy_step), MP_ROM_PTR(&fc_energy_step_obj) },
     { MP_ROM_QSTR(MP_QSTR_crc16), MP_ROM_PTR(&fc_crc16_obj) },
+    { MP_ROM_QSTR(MP_QSTR_schema_ok), MP_ROM_PTR(&fc_schema_ok_obj) },
 };
 static MP_DEFINE_CONST_DICT(fc_globals, fc_globals_table);
 
