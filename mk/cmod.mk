@@ -38,8 +38,11 @@ test-cmod-host: setup
 test-cmod-mpy: setup
 	@if [ "$(origin CMOD_MICROPYTHON)" != "command line" ] && [ "$(origin CMOD_MICROPYTHON)" != "environment" ] \
 	    && grep -q '^fw-unix:' mk/*.mk; then $(MAKE) --no-print-directory fw-unix; fi
-	@test -x "$(CMOD_MICROPYTHON)" || { echo "test-cmod-mpy: no MicroPython with flexcharge_c at $(CMOD_MICROPYTHON) (make firmware BOARD=unix, or CMOD_MICROPYTHON=...)" >&2; exit 1; }
-	FLEXCHARGE_CMOD_MICROPYTHON=$(CMOD_MICROPYTHON) $(PYTEST) host_tests/cmod/test_mp_differential.py
+	@# a checkout that cannot build the image (no mk/firmware.mk) skips; one that can must have it
+	@if [ ! -x "$(CMOD_MICROPYTHON)" ]; then \
+	  if grep -q '^fw-unix:' mk/*.mk; then echo "test-cmod-mpy: no MicroPython with flexcharge_c at $(CMOD_MICROPYTHON)" >&2; exit 1; fi; \
+	  echo "test-cmod-mpy: skipped (no MicroPython build with flexcharge_c; give CMOD_MICROPYTHON=...)"; exit 0; fi; \
+	set -e; FLEXCHARGE_CMOD_MICROPYTHON=$(CMOD_MICROPYTHON) $(PYTEST) host_tests/cmod/test_mp_differential.py; \
 	MICROPYPATH=.frozen:$(CURDIR)/firmware:$(CURDIR)/host_tests/portable timeout 300 $(CMOD_MICROPYTHON) -X heapsize=2M host_tests/mpy_runner.py test_accel
 
 $(FUZZ_DIR)/fuzz_%: host_tests/cmod/fuzz_fc.c $(CMOD_DIR)/fc_core.c $(CMOD_DIR)/fc_core.h
