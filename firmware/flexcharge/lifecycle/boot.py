@@ -34,6 +34,7 @@ from flexcharge.core.blocks.b_provisioning.reset import Reset
 from flexcharge.core.blocks.h_reservation.reservation import Reservation
 from flexcharge.core.blocks.f_remote_control.remote import Remote
 from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
+from flexcharge.core.blocks.j_meter_values.metering import MeterFeed
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -97,6 +98,7 @@ class App:
             self.reservation,
             Remote(st, tx, self.reservation),
             DataTransfer(st),  # P01/P02 with the board's vendor extensions
+            MeterFeed(st),  # measured values into the device model (N07 monitors on Power...)
         )
         for t in standard.TABLES:
             dm.add_table(t)
