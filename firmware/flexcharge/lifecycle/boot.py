@@ -37,6 +37,7 @@ from flexcharge.core.blocks.a_security.events import SecurityEvents
 from flexcharge.core.blocks.a_security.password import PasswordUpdate
 from flexcharge.diag.securitylog import SecurityLog
 from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
+from flexcharge.core.blocks.j_meter_values.metering import MeterFeed
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -105,6 +106,7 @@ class App:
             self.reservation,
             Remote(st, tx, self.reservation),
             DataTransfer(st),  # P01/P02 with the board's vendor extensions
+            MeterFeed(st),  # measured values into the device model (N07 monitors on Power...)
         )
         for t in standard.TABLES:
             dm.add_table(t)
