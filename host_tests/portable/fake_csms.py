@@ -17,6 +17,9 @@ class FakeLink:
         self.inbox = []
         self.ev = asyncio.Event()
         self.closed = False
+        self.close_code = None
+        self.sent_close_code = None
+        self.rx = b""
         self.last_rx_ms = ticks_ms()
 
     async def send(self, text):
@@ -46,6 +49,11 @@ class FakeLink:
             await self.ev.wait()
         self.last_rx_ms = ticks_ms()
         return self.inbox.pop(0)
+
+    async def recv_message(self):
+        # comm.websocket.WebSocket.recv_message: (opcode, n), the message in self.rx[:n]
+        self.rx = (await self.recv()).encode()
+        return 1, len(self.rx)
 
     async def ping(self, payload=b""):
         pass
