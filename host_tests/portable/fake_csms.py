@@ -17,10 +17,9 @@ class FakeLink:
         self.inbox = []
         self.ev = asyncio.Event()
         self.closed = False
-        self.close_code = None
-        self.sent_close_code = None
-        self.rx = b""
         self.last_rx_ms = ticks_ms()
+        self.sent_close_code = None  # as comm/websocket.py WebSocket
+        self.close_code = None
 
     async def send(self, text):
         if self.closed:
@@ -51,14 +50,17 @@ class FakeLink:
         return self.inbox.pop(0)
 
     async def recv_message(self):
-        # comm.websocket.WebSocket.recv_message: (opcode, n), the message in self.rx[:n]
-        self.rx = (await self.recv()).encode()
+        # The WebSocket's zero-copy read (comm/websocket.py): (opcode, n), message in self.rx[:n].
+        text = await self.recv()
+        self.rx = bytearray(text.encode())
         return 1, len(self.rx)
 
     async def ping(self, payload=b""):
         pass
 
     async def close(self, code=1000, reason=""):
+        if not self.closed:
+            self.sent_close_code = code
         self.closed = True
         self.ev.set()
 
