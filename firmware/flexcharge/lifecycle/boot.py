@@ -127,9 +127,7 @@ class App:
         self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
         st.rpc = self.rpc
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
-        # Allocated once, before the heap fragments: every connection receives into it, so a
-        # MAX_MESSAGE-byte message stays receivable after any history.
-        self.rx = websocket.RxBuffer(MAX_MESSAGE)
+        self.rx = None  # the receive buffer: see _connect
         board.listener = self._hw_event
 
     # -- configuration ----------------------------------------------------------
@@ -169,6 +167,11 @@ class App:
         ctx, host, headers = profiles.transport(
             cfg["security_profile"], self.url(), cfg["identity"], pw, tls.get("ca"), tls.get("cert"), tls.get("key")
         )
+        if self.rx is None:
+            # Allocated once, at the first connection (the first thing the station does, before
+            # the heap fragments), and reused by every later one: a MAX_MESSAGE-byte message
+            # stays receivable after any history.
+            self.rx = websocket.RxBuffer(MAX_MESSAGE)
         return await websocket.connect(
             self.url(), cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
             rx=self.rx,
