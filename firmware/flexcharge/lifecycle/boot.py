@@ -241,6 +241,7 @@ class App:
             self.log.warn("close on shutdown: %r" % (e,))
         for t in tasks:
             t.cancel()
+        self.station.cancel_tasks()
         await asyncio.sleep(0)
         return self.exit_code
 
