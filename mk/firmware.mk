@@ -1,0 +1,30 @@
+# Real MicroPython builds from Debian's source packages (issue 9), included by the Makefile.
+#
+#   make setup                     also: toolchain packages + pinned MicroPython/mbedTLS source
+#   make firmware BOARD=unix       build/firmware/unix/micropython, FlexCharge frozen in
+#   make firmware BOARD=qemu       build/firmware/qemu/firmware.elf (MPS2_AN385, Cortex-M3)
+#   make firmware BOARD=rp2 MPY_DIR=~/micropython   (a full checkout of the port: unchanged)
+#   make test-frozen-unix | test-frozen-integration | test-qemu | test-qemu-station
+#
+# The source is Debian trixie's, pinned to these package versions, cached in .mpbuild/
+# (ignored) and fetched only when missing.
+MPY_DEB_VERSION := 1.25.0+ds-1
+MBEDTLS_DEB_VERSION := 3.6.6-0.1~deb13u1
+MPB := $(CURDIR)/.mpbuild
+MPY_TREE := $(MPB)/micropython-$(firstword $(subst +, ,$(MPY_DEB_VERSION)))
+FW_UNIX := $(CURDIR)/build/firmware/unix/micropython
+FW_QEMU := $(CURDIR)/build/firmware/qemu/firmware.elf
+QEMU_RUN := qemu-system-arm -machine mps2-an385 -nographic -semihosting -serial stdio -monitor none -kernel
+
+.PHONY: fw-setup fw-toolchain fw-sources fw-unix fw-qemu test-frozen-unix test-frozen-integration \
+	test-qemu test-qemu-station
+
+# `setup` (Makefile) makes the venv; a machine that has it still gets the toolchain and sources.
+setup: fw-setup
+fw-setup: fw-toolchain fw-sources
+
+fw-toolchain:
+	@bash tools/fwsetup.sh toolchain
+
+fw-sources: fw-toolchain
+	@bash tools/fwsetup.sh sources "$(MPB)" "$(MPY_DEB_VERSION)" "$(MBEDTLS_DEB_VERSION)"
