@@ -28,3 +28,20 @@ fw-toolchain:
 
 fw-sources: fw-toolchain
 	@bash tools/fwsetup.sh sources "$(MPB)" "$(MPY_DEB_VERSION)" "$(MBEDTLS_DEB_VERSION)"
+
+# The frozen images; each is an incremental build of the port (seconds when nothing changed).
+fw-unix: setup
+	@mkdir -p build
+	@$(PY) tools/deploy.py firmware --board unix > build/firmware-unix.log 2>&1 || { tail -40 build/firmware-unix.log; exit 1; }
+	@echo "frozen unix build: $(FW_UNIX) (log: build/firmware-unix.log)"
+
+fw-qemu: setup
+	@mkdir -p build
+	@$(PY) tools/deploy.py firmware --board qemu > build/firmware-qemu.log 2>&1 || { tail -40 build/firmware-qemu.log; exit 1; }
+	@echo "frozen qemu build: $(FW_QEMU) (log: build/firmware-qemu.log)"
+
+test: test-frozen-unix
+
+# Tier 2: the portable tests on the frozen unix build (only the tests come from sources).
+test-frozen-unix: fw-unix
+	MICROPYPATH=.frozen:$(CURDIR)/host_tests/portable timeout 600 $(FW_UNIX) -X heapsize=2M host_tests/mpy_runner.py

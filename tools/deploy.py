@@ -10,6 +10,9 @@
   firmware --board B --mpy-dir ~/micropython
            build a MicroPython image with FlexCharge and the board's modules frozen in
            (needs the port's toolchain: ESP-IDF for esp32, arm-none-eabi-gcc otherwise)
+  firmware --board unix|qemu
+           the same from the Debian MicroPython source `make setup` put in .mpbuild/,
+           output in build/firmware/<board>/
 
 --dry-run prints the commands without running them. Exit status 2 for usage errors
 (unknown board, no board attached, missing bundle/image), else the tool's status.
@@ -110,12 +113,48 @@ def flash_commands(board, port, image, erase=False):
     return cmds
 
 
+MPBUILD = os.path.join(ROOT, ".mpbuild")
+CMODULES = os.path.join(ROOT, "firmware", "cmodules")
+CMAKE_PORTS = ("esp32", "rp2")
+
+
+def debian_tree():
+    """The MicroPython tree `make setup` unpacked from Debian's source package, or None."""
+    if os.path.isdir(MPBUILD):
+        for n in sorted(os.listdir(MPBUILD)):
+            d = os.path.join(MPBUILD, n)
+            if n.startswith("micropython-") and os.path.isfile(os.path.join(d, ".flexcharge-unpacked")):
+                return d
+    return None
+
+
+def user_c_modules(port):
+    """USER_C_MODULES for the C user-module when it is there (it is optional: every entry
+    point has a pure-Python fallback)."""
+    if not os.path.isfile(os.path.join(CMODULES, "flexcharge_c", "micropython.mk")):
+        return []
+    if port in CMAKE_PORTS:
+        return ["USER_C_MODULES=" + os.path.join(CMODULES, "flexcharge_c", "micropython.cmake")]
+    return ["USER_C_MODULES=" + CMODULES]
+
+
 def firmware_commands(board, mpy_dir, jobs=None):
+    """Commands building an image of `board` with FlexCharge frozen in.
+
+    With mpy_dir: a full MicroPython checkout of the board's port (its own submodules).
+    Without: the Debian source tree in .mpbuild (make setup), for the boards whose
+    board.json has "debian_build" (unix, qemu): no lib/ submodules there but mbedTLS, so
+    the build gets an empty micropython-lib, no btree, and its output in build/firmware/B."""
     info = _bundle.board_info(board)
     if "port" not in info:
         raise DeployError("boards/%s/board.json names no MicroPython port" % board)
-    if not mpy_dir:
-        raise DeployError("no MPY_DIR given: point it at a MicroPython checkout (git clone https://github.com/micropython/micropython)")
+    debian = not mpy_dir
+    if debian:
+        if "debian_build" not in info:
+            raise DeployError("no MPY_DIR given: point it at a MicroPython checkout (git clone https://github.com/micropython/micropython)")
+        mpy_dir = debian_tree()
+        if not mpy_dir:
+            raise DeployError("no MicroPython source in .mpbuild: run `make setup` first")
     mpy_dir = os.path.abspath(os.path.expanduser(mpy_dir))
     port_dir = os.path.join(mpy_dir, "ports", info["port"])
     if not os.path.isdir(port_dir):
@@ -124,15 +163,26 @@ def firmware_commands(board, mpy_dir, jobs=None):
         raise DeployError("the esp32 port needs ESP-IDF: run `. $IDF_PATH/export.sh` first")
     j = ["-j%d" % (jobs or os.cpu_count() or 2)]
     make = ["make", "-C"]
-    args = ["BOARD=" + info["mp_board"], "FROZEN_MANIFEST=" + os.path.join(ROOT, "manifest.py")]
+    board_arg = ["BOARD=" + info["mp_board"]] if "mp_board" in info else []
+    args = board_arg + ["FROZEN_MANIFEST=" + os.path.join(ROOT, "manifest.py")]
+    subst = {"root": ROOT, "mpy_dir": mpy_dir}
+    args += [a.format(**subst) for a in info.get("make_args", [])]
+    args += user_c_modules(info["port"])
+    if debian:
+        args += [
+            "MICROPY_MPYCROSS=" + os.path.join(mpy_dir, "mpy-cross", "build", "mpy-cross"),
+            "MPY_LIB_DIR=" + os.path.join(MPBUILD, "mpy-lib-empty"),
+            "MICROPY_PY_BTREE=0",
+            "BUILD=" + os.path.join(ROOT, "build", "firmware", board),
+        ]
+        args += [a.format(**subst) for a in info["debian_build"].get("make_args", [])]
     env = dict(os.environ)
     env["FLEXCHARGE_BOARD"] = board
     env["FLEXCHARGE_PORT_MANIFEST"] = info.get("port_manifest", "$(PORT_DIR)/boards/manifest.py")
-    cmds = [
-        make + [os.path.join(mpy_dir, "mpy-cross")] + j,
-        make + [port_dir, "BOARD=" + info["mp_board"], "submodules"],
-        make + [port_dir] + args + j,
-    ]
+    cmds = [make + [os.path.join(mpy_dir, "mpy-cross")] + j]
+    if not debian:  # a Debian source tree is no git checkout: nothing to fetch
+        cmds.append(make + [port_dir] + board_arg + ["submodules"])
+    cmds.append(make + [port_dir] + args + j)
     return cmds, env
 
 

@@ -247,6 +247,31 @@ else:
         return _Stream(r, w)
 
 
+def ssl_module():
+    # MicroPython: the built-in `tls` module. micropython-lib's `ssl` is only a wrapper
+    # over it, and frozen builds (and most MCU images) do not have it. CPython: ssl.
+    if IS_MICROPYTHON:
+        import tls
+
+        return tls
+    import ssl
+
+    return ssl
+
+
+def tls_client_context(ca_ders):
+    """A TLS client context that verifies the peer against the DER CA certificates."""
+    ssl = ssl_module()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    for der in ca_ders:
+        if IS_MICROPYTHON:
+            ctx.load_verify_locations(der)  # tls takes the DER bytes positionally only
+        else:
+            ctx.load_verify_locations(cadata=der)
+    return ctx
+
+
 def ssl_load_cert_chain(ctx, cert_path, key_path, cert_der, key_der):
     # Client certificate for mutual TLS: MicroPython's ssl takes DER bytes (leaf
     # certificate only), CPython's takes PEM file paths.
