@@ -128,14 +128,28 @@ def debian_tree():
     return None
 
 
-def user_c_modules(port):
-    """USER_C_MODULES for the C user-module when it is there (it is optional: every entry
-    point has a pure-Python fallback)."""
-    if not os.path.isfile(os.path.join(CMODULES, "flexcharge_c", "micropython.mk")):
+def user_c_modules(board, info):
+    """USER_C_MODULES: the C user-module when it is there (optional: every entry point has
+    a pure-Python fallback) and the board's own (board.json "c_modules", folders of
+    modules). make-based ports take one folder: a folder of links to each module."""
+    mods = []
+    for base in [CMODULES] + [os.path.join(ROOT, d) for d in info.get("c_modules", [])]:
+        if os.path.isdir(base):
+            for n in sorted(os.listdir(base)):
+                if os.path.isfile(os.path.join(base, n, "micropython.mk")):
+                    mods.append(os.path.join(base, n))
+    if not mods:
         return []
-    if port in CMAKE_PORTS:
-        return ["USER_C_MODULES=" + os.path.join(CMODULES, "flexcharge_c", "micropython.cmake")]
-    return ["USER_C_MODULES=" + CMODULES]
+    if info["port"] in CMAKE_PORTS:
+        cm = [os.path.join(m, "micropython.cmake") for m in mods if os.path.isfile(os.path.join(m, "micropython.cmake"))]
+        return ["USER_C_MODULES=" + ";".join(cm)] if cm else []
+    farm = os.path.join(ROOT, "build", "cmodules", board)
+    if os.path.isdir(farm):
+        shutil.rmtree(farm)
+    os.makedirs(farm)
+    for m in mods:
+        os.symlink(m, os.path.join(farm, os.path.basename(m)))
+    return ["USER_C_MODULES=" + farm]
 
 
 def firmware_commands(board, mpy_dir, jobs=None):
@@ -167,7 +181,7 @@ def firmware_commands(board, mpy_dir, jobs=None):
     args = board_arg + ["FROZEN_MANIFEST=" + os.path.join(ROOT, "manifest.py")]
     subst = {"root": ROOT, "mpy_dir": mpy_dir}
     args += [a.format(**subst) for a in info.get("make_args", [])]
-    args += user_c_modules(info["port"])
+    args += user_c_modules(board, info)
     if debian:
         args += [
             "MICROPY_MPYCROSS=" + os.path.join(mpy_dir, "mpy-cross", "build", "mpy-cross"),

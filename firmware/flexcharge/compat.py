@@ -80,8 +80,19 @@ def sync_file(f):
         fsync(f.fileno())
 
 
-def urandom(n):
-    return os.urandom(n)
+if hasattr(os, "urandom"):
+
+    def urandom(n):
+        return os.urandom(n)
+
+else:
+    # Ports without a TRNG binding (qemu): `random`, seeded by the port at boot. Only used
+    # where unpredictability is not security (WebSocket masks/keys, message ids).
+
+    def urandom(n):
+        import random
+
+        return bytes(random.getrandbits(8) for _ in range(n))
 
 
 def exists(path):
