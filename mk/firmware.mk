@@ -45,3 +45,8 @@ test: test-frozen-unix
 # Tier 2: the portable tests on the frozen unix build (only the tests come from sources).
 test-frozen-unix: fw-unix
 	MICROPYPATH=.frozen:$(CURDIR)/host_tests/portable timeout 600 $(FW_UNIX) -X heapsize=2M host_tests/mpy_runner.py
+
+# Tier 4: the portable tests on the qemu Cortex-M3 image, all but those that need a socket
+# (host_tests/qemu_portable.py lists them); tests and boards/unix go on the board's RAM disk.
+test-qemu: fw-qemu fw-unix
+	timeout 900 $(PY) tools/qemu_run.py --tree host_tests=/host_tests --tree boards/unix=/boards/unix host_tests/qemu_portable.py

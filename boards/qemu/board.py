@@ -18,6 +18,7 @@ MARCH = "armv7m"  # Cortex-M3
 STORAGE_ROOT = "/data"
 CONFIG_PATH = "/station.json"
 BLOCK = 4096
+DISK_SIZE = fcqemu.DISK_SIZE  # the whole 16 MB region; tools/qemu_run.py builds images this size
 
 
 class RamDisk:
@@ -25,7 +26,7 @@ class RamDisk:
 
     def __init__(self, size=None):
         self.mem = fcqemu.disk()
-        self.blocks = (size or fcqemu.DISK_SIZE) // BLOCK
+        self.blocks = (size or DISK_SIZE) // BLOCK
 
     def readblocks(self, n, buf, off=0):
         a = n * BLOCK + off
