@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run Python on the qemu Cortex-M3 image (boards/qemu) from the host.
 
-    tools/qemu_run.py [--elf FILE] [--tree DIR=DEST ...] [--timeout S] (-c CODE | SCRIPT)
+    tools/qemu_run.py [--elf FILE] [--tree DIR=DEST ...] [--timeout S] (-c CODE | SCRIPT [ARG ...])
 
 The files of each --tree (host folder DIR, copied to DEST on the target) are put in a
 littlefs image built by the frozen unix build, which qemu preloads into the board's RAM
@@ -194,6 +194,7 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("-c", dest="code")
     ap.add_argument("script", nargs="?")
+    ap.add_argument("args", nargs="*", help="the script's sys.argv[1:]")
     a = ap.parse_args(argv)
     if not os.path.isfile(a.elf):
         print("qemu_run: no %s: run `make firmware BOARD=qemu`" % a.elf, file=sys.stderr)
@@ -203,6 +204,8 @@ def main(argv=None):
             ap.error("give -c CODE or SCRIPT")
         with open(a.script) as f:
             a.code = f.read()
+        # sys.argv is not assignable on this port, only its contents.
+        a.code = "import sys\nsys.argv[:] = %r\n" % ([a.script] + a.args) + a.code
     trees = []
     for t in a.tree:
         src, _, dst = t.partition("=")
