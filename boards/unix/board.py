@@ -44,16 +44,17 @@ class StdoutIndicator(Indicator):
 
 class SimClock(Clock):
     """Host clock plus an offset: set() by the CSMS time moves the offset (kept in RAM;
-    like an RTC without a battery the offset is lost on power loss)."""
+    like an RTC without a battery the offset is lost on power loss). Whole seconds, an int
+    like an MCU's RTC: a float32 epoch (qemu, rp2, stm32...) moves in 128 s steps."""
 
     def __init__(self):
-        self.offset = 0.0
+        self.offset = 0
 
     def now(self):
-        return time.time() + _EPOCH + self.offset
+        return int(time.time()) + _EPOCH + self.offset
 
     def set(self, unix_seconds):
-        self.offset = unix_seconds - (time.time() + _EPOCH)
+        self.offset = int(unix_seconds) - (int(time.time()) + _EPOCH)
 
 
 _EPOCH = 0 if time.gmtime(0)[0] == 1970 else 946684800
