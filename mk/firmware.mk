@@ -40,7 +40,7 @@ fw-qemu: setup
 	@$(PY) tools/deploy.py firmware --board qemu > build/firmware-qemu.log 2>&1 || { tail -40 build/firmware-qemu.log; exit 1; }
 	@echo "frozen qemu build: $(FW_QEMU) (log: build/firmware-qemu.log)"
 
-test: test-frozen-unix
+test: test-frozen-unix test-qemu test-qemu-station
 
 # Tier 2: the portable tests on the frozen unix build (only the tests come from sources).
 test-frozen-unix: fw-unix
@@ -50,3 +50,8 @@ test-frozen-unix: fw-unix
 # (host_tests/qemu_portable.py lists them); tests and boards/unix go on the board's RAM disk.
 test-qemu: fw-qemu fw-unix
 	timeout 900 $(PY) tools/qemu_run.py --tree host_tests=/host_tests --tree boards/unix=/boards/unix host_tests/qemu_portable.py
+
+# Tier 5: a scripted station run on qemu (full firmware, in-memory transport, scripted CSMS):
+# boot -> Accepted -> charging session with meter values -> FullInventory; prints the heap.
+test-qemu-station: fw-qemu fw-unix
+	timeout 300 $(PY) tools/qemu_run.py --timeout 240 --tree host_tests/portable=/host_tests/portable host_tests/qemu_station.py
