@@ -40,7 +40,7 @@ fw-qemu: setup
 	@$(PY) tools/deploy.py firmware --board qemu > build/firmware-qemu.log 2>&1 || { tail -40 build/firmware-qemu.log; exit 1; }
 	@echo "frozen qemu build: $(FW_QEMU) (log: build/firmware-qemu.log)"
 
-test: test-frozen-unix test-qemu test-qemu-station
+test: test-frozen-unix test-frozen-integration test-qemu test-qemu-station
 
 # Tier 2: the portable tests on the frozen unix build (only the tests come from sources).
 test-frozen-unix: fw-unix
@@ -55,3 +55,7 @@ test-qemu: fw-qemu fw-unix
 # boot -> Accepted -> charging session with meter values -> FullInventory; prints the heap.
 test-qemu-station: fw-qemu fw-unix
 	timeout 300 $(PY) tools/qemu_run.py --timeout 240 --tree host_tests/portable=/host_tests/portable host_tests/qemu_station.py
+
+# Tier 3: the integration suite with tools/station running the frozen unix build.
+test-frozen-integration: fw-unix
+	FLEXCHARGE_MICROPYTHON=$(FW_UNIX) FLEXCHARGE_FROZEN=1 $(PYTEST) host_tests/integration
