@@ -59,3 +59,6 @@ test-qemu-station: fw-qemu fw-unix
 # Tier 3: the integration suite with tools/station running the frozen unix build.
 test-frozen-integration: fw-unix
 	FLEXCHARGE_MICROPYTHON=$(FW_UNIX) FLEXCHARGE_FROZEN=1 $(PYTEST) host_tests/integration
+
+# make bench measures the frozen builds too (tools/bench/bench_firmware.py).
+bench: fw-unix fw-qemu
