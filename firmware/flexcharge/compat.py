@@ -56,7 +56,9 @@ EPOCH_OFFSET = 0 if time.gmtime(0)[0] == 1970 else 946684800
 
 
 def unix_time():
-    return time.time() + EPOCH_OFFSET
+    # Whole seconds, an int: MCU ports' time.time() is one; the unix port's and CPython's are
+    # floats, and a float32 epoch moves in 128 s steps.
+    return int(time.time()) + EPOCH_OFFSET
 
 
 def gmtime(unix_seconds):
