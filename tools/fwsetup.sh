@@ -100,7 +100,7 @@ sources() {
     local tree="$dir/micropython-$up"
     DL="$dir/dl"
     mkdir -p "$DL"
-    if [ ! -f "$tree/.flexcharge-unpacked" ]; then
+    if [ "$(cat "$tree/.flexcharge-unpacked" 2>/dev/null)" != "$mpv $mbv" ]; then
         fetch micropython "$mpv"
         fetch mbedtls "$mbv"
         say "unpacking MicroPython $up and mbedTLS $mbup into $tree"
