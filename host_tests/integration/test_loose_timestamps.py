@@ -69,34 +69,3 @@ def test_boot_session_and_reset_against_a_loose_csms(make_csms, make_station, ki
     err = st.stderr_text(200000)
     assert "read as UTC" in err and "space instead of 'T'" in err, err[-3000:]
     assert "FormatViolation" not in err and "PropertyConstraintViolation" not in err
-
-
-def test_hostile_current_time_is_ignored_not_fatal(make_csms, make_station, kit):
-    # Issue 8 "hostile answers": currentTime 0001-01-01 (valid form, absurd value), 2024-02-30 (not a
-    # date), a number (wrong type). Each is handled per message and logged; the station keeps a sane
-    # clock, keeps beating, and no traceback appears.
-    csms = make_csms(heartbeat_interval=1)
-    answers = ["0001-01-01T00:00:00Z", "2024-02-30T00:00:00Z", 1700000000, "2199-01-01T00:00:00Z"]
-
-    def heartbeat(p, s):
-        return {"currentTime": answers.pop(0) if answers else datetime.datetime.now(
-            datetime.timezone.utc).isoformat().replace("+00:00", "Z")}
-    csms.responders["Heartbeat"] = heartbeat
-    cfg = kit.station_config(csms.url)
-    st = make_station(cfg)
-    kit.wait_booted(csms, st)
-    csms.wait_for(lambda: len(csms.calls("Heartbeat")) >= 6, 15, "six Heartbeats")
-    assert st.alive()
-    # The clock did not jump to year 1 or 2199: a fresh StatusNotification carries today's time.
-    m = csms.mark()
-    st.send({"cmd": "plug", "evse": 2, "connector": 1})
-    sn = csms.wait_call("StatusNotification", since=m)
-    assert abs(_utc(sn.payload["timestamp"]) - time.time()) < 5, sn.payload
-    err = st.stderr_text(200000)
-    assert "Traceback" not in err, err[-3000:]
-    assert "outside 2020..2099" in err  # 0001-01-01 and 2199 logged and ignored
-    assert "HeartbeatResponse rejected" in err  # 2024-02-30 and the number: a response we cannot read
-    # The CSMS harness recorded its own two schema-invalid answers; they were the point of this test.
-    deliberate = [e for e in csms.own_errors if "invalid HeartbeatResponse" in e]
-    assert len(deliberate) >= 1, csms.own_errors  # the number (its regex lets 2024-02-30 through)
-    csms.own_errors[:] = [e for e in csms.own_errors if e not in deliberate]

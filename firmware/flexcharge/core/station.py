@@ -77,6 +77,7 @@ class Station:
         self.triggered = None  # action allowed once while Pending (TriggerMessage, F06.FR.17)
         self.reset_hook = None  # callable(reason, evse=None), set by the composition root
         self._report_failures = 0
+        self.on_clock = []  # callbacks(delta_s, source) after the CSMS set the clock (A04 SettingSystemTime)
 
     # -- addressing ----------------------------------------------------------
     def evse(self, evse_id):
@@ -108,7 +109,13 @@ class Station:
         if not (_MIN_EPOCH <= r[0] < _MAX_EPOCH):
             self.log.warn("%s currentTime %r ignored: outside 2020..2099" % (source, value[:40]))
             return False
+        delta = r[0] - int(self.now())
         self.board.clock.set(r[0])
+        for cb in self.on_clock:
+            try:
+                cb(delta, source)
+            except Exception as e:
+                self.log.error("clock callback failed: %r" % (e,))
         return True
 
     # -- ids: unique across reboots (Part 4 §4.1.3): the persisted boot counter prefixes them

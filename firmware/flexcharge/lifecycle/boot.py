@@ -33,6 +33,10 @@ from flexcharge.core.blocks.g_availability.availability import Availability
 from flexcharge.core.blocks.b_provisioning.reset import Reset
 from flexcharge.core.blocks.h_reservation.reservation import Reservation
 from flexcharge.core.blocks.f_remote_control.remote import Remote
+from flexcharge.core.blocks.a_security.events import SecurityEvents
+from flexcharge.core.blocks.a_security.password import PasswordUpdate
+from flexcharge.diag.securitylog import SecurityLog
+from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -79,10 +83,15 @@ class App:
         tx.reservation = self.reservation
         self.trigger.triggers["TransactionEvent"] = lambda p: tx.trigger_transaction_event(_evse_of(p))
         self.trigger.triggers["MeterValues"] = lambda p: tx.trigger_meter_values(_evse_of(p))
+        self.seclog = SecurityLog(storage)
+        self.security = SecurityEvents(st, storage, self.seclog.append)
+        self.password = PasswordUpdate(st, storage, self.security, lambda why: self.session.restart(why))
         self.monitoring = Monitoring(st)
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
         self.blocks = (
+            self.security,
+            self.password,
             self.boot,
             Variables(st),
             self.status,
@@ -95,6 +104,7 @@ class App:
             self.reset,
             self.reservation,
             Remote(st, tx, self.reservation),
+            DataTransfer(st),  # P01/P02 with the board's vendor extensions
         )
         for t in standard.TABLES:
             dm.add_table(t)
@@ -115,6 +125,9 @@ class App:
         self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
         st.rpc = self.rpc
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
+        # Allocated once, before the heap fragments: every connection receives into it, so a
+        # MAX_MESSAGE-byte message stays receivable after any history.
+        self.rx = websocket.RxBuffer(MAX_MESSAGE)
         board.listener = self._hw_event
 
     # -- configuration ----------------------------------------------------------
@@ -155,7 +168,8 @@ class App:
             cfg["security_profile"], self.url(), cfg["identity"], pw, tls.get("ca"), tls.get("cert"), tls.get("key")
         )
         return await websocket.connect(
-            self.url(), cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE
+            self.url(), cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
+            rx=self.rx,
         )
 
     # -- session listener -----------------------------------------------------------
@@ -169,6 +183,9 @@ class App:
 
     def on_connect_failed(self, exc):
         self.station.report("connect_failed", {"error": str(exc)[:200]})
+        self.security.connect_failed(exc)
+        if getattr(exc, "status", None) == 401 and self.password.refused():
+            self.session.restart("new BasicAuthPassword refused (HTTP 401): previous one restored")
 
     # -- hardware events -----------------------------------------------------------------
     def _hw_event(self, kind, data):
@@ -199,6 +216,7 @@ class App:
     async def run(self):
         for b in self.blocks:
             b.start()
+        self.security.boot(self.boot.reason)
         self.station.report(
             "boot", {"reason": self.boot.reason, "count": self.boot_count, "firmware": VERSION, "heap": heap_in_use()}
         )

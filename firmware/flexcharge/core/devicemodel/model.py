@@ -168,6 +168,7 @@ class DeviceModel:
         self._values = {}
         self._limits = {}  # key(attr 0) -> (minLimit, maxLimit) where the config sets them
         self._watch = []  # (vidx, callback)
+        self._vetoes = []  # (vidx, fn(value) -> reason or None): checks a block adds (A01 passwordString)
         self._getters = []  # (vidx, fn)
         self._hold = 0
         self._dirty = False
@@ -589,6 +590,11 @@ class DeviceModel:
         typed, err = check.parse(row, value, mn, mx, True)
         if err is not None:
             return "Rejected", {"reasonCode": err}  # B05.FR.07, TC_B_11_CS
+        for vidx, fn in self._vetoes:
+            if vidx == f[2] and a == 0:
+                why = fn(typed)
+                if why:
+                    return "Rejected", {"reasonCode": "InvalidValue", "additionalInfo": why[:500]}
         self._store(f, ev, cn, a, typed)
         if "B" in row[2]:
             return "RebootRequired", None  # stored, effective after reboot (SetVariableStatus RebootRequired)
@@ -626,6 +632,13 @@ class DeviceModel:
                 n += 1
         if not n:
             self.log.warn("watch: %s.%s is not in the device model" % (component, variable))
+
+    def veto(self, component, variable, fn):
+        """fn(value) -> None to allow a CSMS write of component.variable, or the reason to refuse
+        it (SetVariables Rejected, reasonCode InvalidValue): checks beyond dataType and limits."""
+        for blk, row, vidx in self.rows():
+            if blk[0] == component and row[0] == variable:
+                self._vetoes.append((vidx, fn))
 
     def getter(self, component, variable, fn):
         """Actual value computed on read (fn() -> str), e.g. ClockCtrlr.DateTime."""
