@@ -200,6 +200,27 @@ def firmware_commands(board, mpy_dir, jobs=None):
     return cmds, env
 
 
+def fresh_build_dir(make_cmd):
+    """Our own build folder (BUILD=) starts afresh when the make arguments changed (a new heap
+    size or config overlay does not make the port rebuild what depends on it)."""
+    build = [x[len("BUILD="):] for x in make_cmd if x.startswith("BUILD=")]
+    if not build:
+        return
+    d = build[0]
+    stamp = d + ".args"
+    key = "\n".join(x for x in make_cmd if not x.startswith("-j")) + "\n"
+    old = None
+    if os.path.isfile(stamp):
+        with open(stamp) as f:
+            old = f.read()
+    if old is not None and old != key and os.path.isdir(d):
+        print("+ rm -rf %s  (the build arguments changed)" % d, flush=True)
+        shutil.rmtree(d)
+    os.makedirs(os.path.dirname(stamp), exist_ok=True)
+    with open(stamp, "w") as f:
+        f.write(key)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -234,6 +255,8 @@ def main(argv=None):
                     return rc
             return 0
         cmds, env = firmware_commands(a.board, a.mpy_dir, a.jobs)
+        if not a.dry_run:
+            fresh_build_dir(cmds[-1])
         print("+ export FLEXCHARGE_BOARD=%s FLEXCHARGE_PORT_MANIFEST='%s'" % (env["FLEXCHARGE_BOARD"], env["FLEXCHARGE_PORT_MANIFEST"]))
         for cmd in cmds:
             rc = run(cmd, a.dry_run, env)

@@ -59,3 +59,14 @@ def test_no_source_tree_says_make_setup(tmp_path, monkeypatch):
     monkeypatch.setattr(deploy, "MPBUILD", str(tmp_path / "none"))
     with pytest.raises(deploy.DeployError, match="make setup"):
         deploy.firmware_commands("unix", None)
+
+
+def test_build_dir_starts_afresh_when_the_arguments_change(tmp_path):
+    d = tmp_path / "fw"
+    (d / "x").mkdir(parents=True)
+    deploy.fresh_build_dir(["make", "BUILD=%s" % d, "A=1", "-j2"])
+    assert (d / "x").is_dir()  # first stamp: kept
+    deploy.fresh_build_dir(["make", "BUILD=%s" % d, "A=1", "-j4"])
+    assert (d / "x").is_dir()  # -j is no build argument
+    deploy.fresh_build_dir(["make", "BUILD=%s" % d, "A=2"])
+    assert not d.exists()
