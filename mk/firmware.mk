@@ -44,7 +44,7 @@ test: test-frozen-unix test-frozen-integration test-qemu test-qemu-station
 
 # Tier 2: the portable tests on the frozen unix build (only the tests come from sources).
 test-frozen-unix: fw-unix
-	MICROPYPATH=.frozen:$(CURDIR)/host_tests/portable timeout 600 $(FW_UNIX) -X heapsize=2M host_tests/mpy_runner.py
+	MICROPYPATH=.frozen:$(CURDIR)/host_tests/portable timeout 600 $(FW_UNIX) -X heapsize=4M host_tests/mpy_runner.py
 
 # Tier 4: the portable tests on the qemu Cortex-M3 image, all but those that need a socket
 # (host_tests/qemu_portable.py lists them); tests and boards/unix go on the board's RAM disk.
