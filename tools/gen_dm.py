@@ -176,7 +176,7 @@ OVERLAY = (
                     V("MessageTimeout", "ROPMF", "30", inst="Default", mn=1, mx=MAX_TIMEOUT_S),  # TC_B_39_CS: read-only
                     V("MessageAttemptInterval", "RWPM", "60", inst="TransactionEvent", mn=0, unit="s"),  # ours
                     V("MessageAttempts", "RWPM", "3", inst="TransactionEvent", mn=0),  # ours
-                    V("NetworkConfigurationPriority", "RWPM", "1"),  # slot 1 = the configured csms_url
+                    V("NetworkConfigurationPriority", "RWPMB", "1"),  # slot 1 = the configured csms_url; read at boot (B10)
                     V("NetworkProfileConnectionAttempts", "RWPM", "3", mn=1),  # ours
                     V("OfflineThreshold", "RWPM", "300", mn=0),  # ours
                     V("ResetRetries", "RWPM", "2", mn=0),  # ours

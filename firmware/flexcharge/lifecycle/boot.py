@@ -35,6 +35,7 @@ from flexcharge.core.blocks.h_reservation.reservation import Reservation
 from flexcharge.core.blocks.f_remote_control.remote import Remote
 from flexcharge.core.blocks.a_security.events import SecurityEvents
 from flexcharge.core.blocks.a_security.password import PasswordUpdate
+from flexcharge.core.blocks.b_provisioning.network import NetworkProfiles
 from flexcharge.diag.securitylog import SecurityLog
 
 EXIT_OK = 0
@@ -85,6 +86,7 @@ class App:
         self.seclog = SecurityLog(storage)
         self.security = SecurityEvents(st, storage, self.seclog.append)
         self.password = PasswordUpdate(st, storage, self.security, lambda why: self.session.restart(why))
+        self.network = NetworkProfiles(st, storage, config, self.security)
         self.monitoring = Monitoring(st)
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
@@ -92,6 +94,7 @@ class App:
             self.security,
             self.password,
             self.boot,
+            self.network,
             Variables(st),
             self.status,
             self.heartbeat,
@@ -151,24 +154,32 @@ class App:
     def _comm_setting(self, name):
         return self.dm.get_int("OCPPCommCtrlr", name, 0)
 
-    def url(self):
-        u = self.config["csms_url"]
+    def url(self, base=None):
+        u = base or self.config["csms_url"]
         return (u if u.endswith("/") else u + "/") + self.config["identity"]
+
+    def attempt(self):
+        """(url, security_profile) of this connection attempt: the network profile slot that
+        NetworkConfigurationPriority and the failures so far select (B10)."""
+        slot, net = self.network.attempt()
+        return self.url(net["ocppCsmsUrl"]), net["securityProfile"]
 
     async def _connect(self):
         cfg = self.config
         tls = cfg["tls"]
+        url, sp = self.attempt()
         pw = self.dm.get("SecurityCtrlr", "BasicAuthPassword") or cfg.get("basic_auth_password")
         ctx, host, headers = profiles.transport(
-            cfg["security_profile"], self.url(), cfg["identity"], pw, tls.get("ca"), tls.get("cert"), tls.get("key")
+            sp, url, cfg["identity"], pw, tls.get("ca"), tls.get("cert"), tls.get("key")
         )
         return await websocket.connect(
-            self.url(), cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE
+            url, cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE
         )
 
     # -- session listener -----------------------------------------------------------
     def on_connected(self, ws):
-        self.station.report("connected", {"url": self.url(), "subprotocol": ws.subprotocol})
+        self.network.connected()
+        self.station.report("connected", {"url": self.attempt()[0], "subprotocol": ws.subprotocol})
         self.station.set_online(True)
 
     def on_disconnected(self):
@@ -178,6 +189,8 @@ class App:
     def on_connect_failed(self, exc):
         self.station.report("connect_failed", {"error": str(exc)[:200]})
         self.security.connect_failed(exc)
+        if self.network.failed():
+            self.session.skip_backoff()  # a new slot starts at once (TC_B_49_CS step 9)
         if getattr(exc, "status", None) == 401 and self.password.refused():
             self.session.restart("new BasicAuthPassword refused (HTTP 401): previous one restored")
 

@@ -100,6 +100,17 @@ def _der(path, what, label):
         raise ConfigError("%s %s: %s" % (what, path, e))
 
 
+def check_url(profile, url):
+    """The host of url, or ConfigError if url does not suit security profile `profile`."""
+    secure, host = _scheme_host(url)
+    if profile <= 1 and secure:
+        raise ConfigError("security profile %d uses ws://; wss:// needs profile 2 or 3" % profile)
+    if profile >= 2 and not secure:
+        # A station configured for TLS never falls back to plain ws.
+        raise ConfigError("security profile %d requires a wss:// csms_url" % profile)
+    return host
+
+
 def transport(profile, url, identity, password=None, ca=None, cert=None, key=None):
     """-> (ssl_context or None, server_hostname or None, headers tuple) for websocket.connect().
 
@@ -108,12 +119,7 @@ def transport(profile, url, identity, password=None, ca=None, cert=None, key=Non
     """
     if type(profile) is not int or not 0 <= profile <= 3:
         raise ConfigError("security_profile must be 0, 1, 2 or 3, not %r" % (profile,))
-    secure, host = _scheme_host(url)
-    if profile <= 1 and secure:
-        raise ConfigError("security profile %d uses ws://; wss:// needs profile 2 or 3" % profile)
-    if profile >= 2 and not secure:
-        # A station configured for TLS never falls back to plain ws.
-        raise ConfigError("security profile %d requires a wss:// csms_url" % profile)
+    host = check_url(profile, url)
     check_identity(identity)
     if profile == 0:
         return (None, None, ())

@@ -84,7 +84,7 @@ OCPP_COMM_CTRLR = (
         ('MessageTimeout', 'Default', 'ROPMF', 'integer', 's', 1, 536870, None, '30'),
         ('MessageAttemptInterval', 'TransactionEvent', 'RWPM', 'integer', 's', 0, None, None, '60'),
         ('MessageAttempts', 'TransactionEvent', 'RWPM', 'integer', None, 0, None, None, '3'),
-        ('NetworkConfigurationPriority', None, 'RWPM', 'string', None, None, None, None, '1'),
+        ('NetworkConfigurationPriority', None, 'RWPMB', 'string', None, None, None, None, '1'),
         ('NetworkProfileConnectionAttempts', None, 'RWPM', 'integer', None, 1, None, None, '3'),
         ('OfflineThreshold', None, 'RWPM', 'integer', 's', 0, None, None, '300'),
         ('ResetRetries', None, 'RWPM', 'integer', None, 0, None, None, '2'),
