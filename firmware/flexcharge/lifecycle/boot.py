@@ -16,6 +16,8 @@ from flexcharge.comm.rpc import Rpc
 from flexcharge.comm.session import Session
 from flexcharge.comm import websocket
 from flexcharge.security import profiles
+from flexcharge.security.certstore import CertStore
+from flexcharge.security import seed
 from flexcharge.core import versions
 from flexcharge.core.router import Router
 from flexcharge.core.station import Station
@@ -86,7 +88,13 @@ class App:
         self.seclog = SecurityLog(storage)
         self.security = SecurityEvents(st, storage, self.seclog.append)
         self.password = PasswordUpdate(st, storage, self.security, lambda why: self.session.restart(why))
-        self.network = NetworkProfiles(st, storage, config, self.security)
+        tls = config["tls"]
+        # tls.* are the store's factory content until the CSMS changes that part (security/seed.py).
+        factory = {"CSMSRootCertificate": tls.get("ca"), "ManufacturerRootCertificate": tls.get("manufacturer_ca"),
+                   "client_cert": tls.get("cert"), "client_key": tls.get("key")}
+        self.certs = CertStore(storage, factory, log)
+        seed.sync(self.certs, factory, storage, log)
+        self.network = NetworkProfiles(st, storage, config, self.security, self.certs)
         self.monitoring = Monitoring(st)
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
@@ -166,12 +174,10 @@ class App:
 
     async def _connect(self):
         cfg = self.config
-        tls = cfg["tls"]
         url, sp = self.attempt()
         pw = self.dm.get("SecurityCtrlr", "BasicAuthPassword") or cfg.get("basic_auth_password")
-        ctx, host, headers = profiles.transport(
-            sp, url, cfg["identity"], pw, tls.get("ca"), tls.get("cert"), tls.get("key")
-        )
+        # Profiles 2 and 3 take their trust anchors and client certificate from the store.
+        ctx, host, headers = profiles.transport(sp, url, cfg["identity"], pw, store=self.certs)
         return await websocket.connect(
             url, cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE
         )

@@ -34,8 +34,7 @@ class NetworkProfiles(Block):
         self.storage = storage
         self.config = config
         self.events = events  # SecurityEvents (ReconfigurationOfSecurityParameters)
-        # certs: object with has_csms_root() and has_client_cert() (A05.FR.02/03), or None
-        self.certs = certs
+        self.certs = certs  # security.certstore.CertStore (A05.FR.02/03), or None
         self._order = None  # priority list of this boot
         self._pos = 0
         self._failures = 0
@@ -156,10 +155,12 @@ class NetworkProfiles(Block):
     def prerequisites(self, sp):
         """None if the station can connect with security profile sp now, else why not."""
         certs = self.certs
-        if sp >= 2 and certs is not None and not certs.has_csms_root():
-            return "security profile %d needs a CSMSRootCertificate (A05.FR.02)" % sp
-        if sp == 3 and certs is not None and not certs.has_client_cert():
-            return "security profile 3 needs a valid ChargingStationCertificate (A05.FR.03)"
+        if certs is not None:
+            now = int(self.station.now())
+            if sp >= 2 and not [c for c in certs.certificates("CSMSRootCertificate") if _valid(c, now)]:
+                return "security profile %d needs a valid CSMSRootCertificate (A05.FR.02)" % sp
+            if sp == 3 and not _client_valid(certs, now):
+                return "security profile 3 needs a valid ChargingStationCertificate (A05.FR.03)"
         if sp in (1, 2) and not self.station.dm.get("SecurityCtrlr", "BasicAuthPassword") \
                 and not self.config.get("basic_auth_password"):
             return "security profile %d needs a BasicAuthPassword" % sp
@@ -211,6 +212,23 @@ class NetworkProfiles(Block):
             if n not in keep:
                 keep.insert(0, n)
             dm.set_internal("OCPPCommCtrlr", "NetworkConfigurationPriority", ",".join([str(x) for x in keep]))
+
+
+def _valid(cert, now):
+    return cert.not_before <= now <= cert.not_after
+
+
+def _client_valid(certs, now):
+    from flexcharge.security.x509 import Certificate
+    from flexcharge.security.der import CertError
+
+    chain = certs.client_chain_der()
+    if not chain or certs.client_key_der() is None:
+        return False
+    try:
+        return _valid(Certificate(chain[0]), now)
+    except CertError:
+        return False
 
 
 def _slot_number(text):
