@@ -198,9 +198,9 @@ OVERLAY = (
                 None,
                 0,
                 (
-                    V("AdditionalRootCertificateCheck", "ROCU", "false"),  # A05 not implemented
+                    V("AdditionalRootCertificateCheck", "ROPF", "false"),  # M05: the maker decides (factory value)
                     V("BasicAuthPassword", "WOPM", "", mn=16, mx=64),  # errata 2.1.1: 16..maxLimit(40..64)
-                    V("CertificateEntries", "ROM", "0", mn=0),
+                    V("CertificateEntries", "ROM", "0", mn=0, mx=12),  # = m_certificates MAX_ENTRIES
                     V("Identity", "RWPMB", "", mx=48),  # reconnect with the new identity after reboot
                     V("OrganizationName", "RWPM", ""),
                     V("SecurityProfile", "ROPM", "0", mn=0, mx=3),  # changed by SetNetworkProfile (A05)

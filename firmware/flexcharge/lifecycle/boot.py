@@ -38,6 +38,7 @@ from flexcharge.core.blocks.f_remote_control.remote import Remote
 from flexcharge.core.blocks.a_security.events import SecurityEvents
 from flexcharge.core.blocks.a_security.password import PasswordUpdate
 from flexcharge.core.blocks.b_provisioning.network import NetworkProfiles
+from flexcharge.core.blocks.m_certificates.certificates import Certificates
 from flexcharge.diag.securitylog import SecurityLog
 
 EXIT_OK = 0
@@ -95,6 +96,7 @@ class App:
         self.certs = CertStore(storage, factory, log)
         seed.sync(self.certs, factory, storage, log)
         self.network = NetworkProfiles(st, storage, config, self.security, self.certs)
+        self.certificates = Certificates(st, storage, self.certs, self.security)
         self.monitoring = Monitoring(st)
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
@@ -103,6 +105,7 @@ class App:
             self.password,
             self.boot,
             self.network,
+            self.certificates,
             Variables(st),
             self.status,
             self.heartbeat,
@@ -177,13 +180,14 @@ class App:
         url, sp = self.attempt()
         pw = self.dm.get("SecurityCtrlr", "BasicAuthPassword") or cfg.get("basic_auth_password")
         # Profiles 2 and 3 take their trust anchors and client certificate from the store.
-        ctx, host, headers = profiles.transport(sp, url, cfg["identity"], pw, store=self.certs)
+        ctx, host, headers = profiles.transport(sp, url, cfg["identity"], pw, store=self.certificates.tls_view())
         return await websocket.connect(
             url, cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE
         )
 
     # -- session listener -----------------------------------------------------------
     def on_connected(self, ws):
+        self.certificates.connected(self.attempt()[1] >= 2)
         self.network.connected()
         self.station.report("connected", {"url": self.attempt()[0], "subprotocol": ws.subprotocol})
         self.station.set_online(True)
@@ -195,6 +199,7 @@ class App:
     def on_connect_failed(self, exc):
         self.station.report("connect_failed", {"error": str(exc)[:200]})
         self.security.connect_failed(exc)
+        self.certificates.connect_failed(self.attempt()[1] >= 2)
         if self.network.failed():
             self.session.skip_backoff()  # a new slot starts at once (TC_B_49_CS step 9)
         if getattr(exc, "status", None) == 401 and self.password.refused():

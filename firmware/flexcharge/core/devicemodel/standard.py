@@ -99,9 +99,9 @@ OCPP_COMM_CTRLR = (
 # A security profiles
 SECURITY_CTRLR = (
     ('SecurityCtrlr', None, 0, (
-        ('AdditionalRootCertificateCheck', None, 'ROCU', 'boolean', None, None, None, None, 'false'),
+        ('AdditionalRootCertificateCheck', None, 'ROPF', 'boolean', None, None, None, None, 'false'),
         ('BasicAuthPassword', None, 'WOPM', 'string', None, 16, 64, None, ''),
-        ('CertificateEntries', None, 'ROM', 'integer', None, 0, None, None, '0'),
+        ('CertificateEntries', None, 'ROM', 'integer', None, 0, 12, None, '0'),
         ('Identity', None, 'RWPMB', 'string', None, None, 48, None, ''),
         ('OrganizationName', None, 'RWPM', 'string', None, None, None, None, ''),
         ('SecurityProfile', None, 'ROPM', 'integer', None, 0, 3, None, '0'),
