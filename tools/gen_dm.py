@@ -410,6 +410,8 @@ OVERLAY = (
                     V("CertSigningRepeatTimes", "RWPM", "3", mn=0),  # ours
                     V("CertSigningWaitMinimum", "RWPM", "60", mn=0),  # ours
                     V("MaxCertificateChainSize", "ROC", "5600", mx=10000),  # ours
+                    # A03 (not standardized): renew the client certificate this long before it expires; 0 = never.
+                    V("CertificateRenewalLeadTime", "RWPM", "2592000", mn=0, unit="s", dt="integer"),  # ours: 30 days
                 ),
             ),
         ),
@@ -476,8 +478,8 @@ ROOT_TABLES = (
     "LOCAL_AUTH_LIST_CTRLR",
     "SMART_CHARGING_CTRLR",
     "RESERVATION_CTRLR",
-    # FIRMWARE (L01) and SECURITY_CERTIFICATES (A02/A03, M) are not declared: no UpdateFirmware or
-    # certificate handler exists yet (host_tests/unit/test_capabilities.py keeps this true).
+    # FIRMWARE (L01) is not declared: no UpdateFirmware handler exists yet; SECURITY_CERTIFICATES is
+    # the VARIABLES of the A02/A03 block (host_tests/portable/test_capabilities.py keeps this true).
 )
 
 HEADER = '''\

@@ -37,6 +37,7 @@ from flexcharge.core.blocks.h_reservation.reservation import Reservation
 from flexcharge.core.blocks.f_remote_control.remote import Remote
 from flexcharge.core.blocks.a_security.events import SecurityEvents
 from flexcharge.core.blocks.a_security.password import PasswordUpdate
+from flexcharge.core.blocks.a_security.renewal import CertificateRenewal
 from flexcharge.core.blocks.b_provisioning.network import NetworkProfiles
 from flexcharge.core.blocks.m_certificates.certificates import Certificates
 from flexcharge.diag.securitylog import SecurityLog
@@ -97,6 +98,9 @@ class App:
         seed.sync(self.certs, factory, storage, log)
         self.network = NetworkProfiles(st, storage, config, self.security, self.certs)
         self.certificates = Certificates(st, storage, self.certs, self.security)
+        self.renewal = CertificateRenewal(st, self.certs, self.security, lambda why: self.session.restart(why),
+                                          lambda: self.attempt()[1], storage)
+        self.trigger.triggers["SignChargingStationCertificate"] = self.renewal.trigger  # A02
         self.monitoring = Monitoring(st)
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
@@ -106,6 +110,7 @@ class App:
             self.boot,
             self.network,
             self.certificates,
+            self.renewal,
             Variables(st),
             self.status,
             self.heartbeat,
@@ -187,7 +192,9 @@ class App:
 
     # -- session listener -----------------------------------------------------------
     def on_connected(self, ws):
-        self.certificates.connected(self.attempt()[1] >= 2)
+        sp = self.attempt()[1]
+        self.certificates.connected(sp >= 2)
+        self.renewal.connected(sp)
         self.network.connected()
         self.station.report("connected", {"url": self.attempt()[0], "subprotocol": ws.subprotocol})
         self.station.set_online(True)
@@ -199,7 +206,9 @@ class App:
     def on_connect_failed(self, exc):
         self.station.report("connect_failed", {"error": str(exc)[:200]})
         self.security.connect_failed(exc)
-        self.certificates.connect_failed(self.attempt()[1] >= 2)
+        sp = self.attempt()[1]
+        self.certificates.connect_failed(sp >= 2)
+        self.renewal.connect_failed(sp)
         if self.network.failed():
             self.session.skip_backoff()  # a new slot starts at once (TC_B_49_CS step 9)
         if getattr(exc, "status", None) == 401 and self.password.refused():

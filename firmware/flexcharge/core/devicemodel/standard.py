@@ -235,6 +235,7 @@ SECURITY_CERTIFICATES = (
         ('CertSigningRepeatTimes', None, 'RWPM', 'integer', None, 0, None, None, '3'),
         ('CertSigningWaitMinimum', None, 'RWPM', 'integer', 's', 0, None, None, '60'),
         ('MaxCertificateChainSize', None, 'ROC', 'integer', None, None, 10000, None, '5600'),
+        ('CertificateRenewalLeadTime', None, 'RWPM', 'integer', 's', 0, None, None, '2592000'),
     )),
 )
 
