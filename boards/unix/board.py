@@ -471,8 +471,22 @@ _COMMANDS = {
 }
 
 
+def _data_transfer(board, cmd):
+    exts = getattr(board, "vendor_extensions", None)
+    if not exts:
+        raise ValueError("this board has no vendor extension")
+    return exts[0].command(cmd)
+
+
+_COMMANDS["data_transfer"] = _data_transfer  # P02 from the example vendor extension
+
+
 def make_board(config, state_dir):
-    return SimBoard(config, state_dir)
+    from vendor_example import ExampleVendor  # the maker's own code: OCPP DataTransfer (P01/P02)
+
+    b = SimBoard(config, state_dir)
+    b.vendor_extensions = (ExampleVendor(b),)
+    return b
 
 
 def paths():

@@ -1,2 +1,3 @@
 # Freeze manifest fragment for the simulated board (used by the top-level manifest.py).
 module("board.py")
+module("vendor_example.py")

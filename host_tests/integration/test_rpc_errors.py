@@ -54,6 +54,11 @@ CASES = [
     # (B06.FR.17), whitespace included: it is measured there, not by serialising the payload again.
     ("bytes-per-message-wire-size", call("wire-1", "GetVariables", gv()).replace(
         '{"getVariableData"', "{" + " " * 9000 + '"getVariableData"', 1), "FormatViolation", {"wire-1"}),
+    # A lone surrogate received as a JSON escape, echoed in the CALLERROR description: every text
+    # frame the station sends must still be valid UTF-8 (RFC 6455 §8.1); the CSMS side fails the
+    # connection with 1007 otherwise.
+    ("lone-surrogate-echoed", '[2, "u8-1", "Tele\\ud800port", {}]', "NotImplemented", {"u8-1"}),
+    ("surrogate-pair-echoed", '[2, "u8-2", "Tele\\ud83d\\ude00port", {}]', "NotImplemented", {"u8-2"}),
     ("deep-wrapper", '[2, "deep-4", ' + "[" * 3000 + "]" * 3000 + ", {}]", "RpcFrameworkError", {"deep-4"}),
     ("not-an-array", json.dumps({"messageTypeId": 2, "messageId": "obj-1"}), "RpcFrameworkError", {"-1"}),
     ("message-id-not-string", json.dumps([2, 12345, "GetVariables", gv()]), "RpcFrameworkError", {"-1"}),

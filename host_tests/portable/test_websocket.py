@@ -9,6 +9,7 @@ from support import raises, run as _run
 
 from flexcharge import compat
 from flexcharge.comm import websocket
+from flexcharge.comm import wsframe
 from flexcharge.comm.websocket import (ConnectionClosed, HandshakeError, MessageTooBig, ProtocolError,
                                        WebSocketError)
 
@@ -147,7 +148,7 @@ def scenario(handler, client, **kw):
         srv, port, log = await start(handler)
         try:
             ws = await websocket.connect(url(port), kw.get("protocols", ("ocpp2.0.1",)),
-                                         max_message=kw.get("max_message", 65536))
+                                         max_message=kw.get("max_message", 65536), rx=kw.get("rx"))
             try:
                 await client(ws, log)
             finally:
@@ -811,3 +812,79 @@ def test_close_timeout_releases_a_blocked_reader():
 
     got, dt = run(main())
     assert got == [1001] and dt < 500, (got, dt)
+
+
+# -- issue 8: receive buffer, segmentation, UTF-8 out --------------------------------------
+def test_recv_message_uses_the_given_buffer_without_copy():
+    rx = websocket.RxBuffer(70000)
+
+    async def handler(reader, writer, log):
+        await handshake(reader, writer, log)
+        writer.write(sframe(1, b"[1]") + sframe(1, b"y" * 65536, fin=False) + sframe(9, b"p") + sframe(0, b"z"))
+        await writer.drain()
+        await expect_close(reader, log)
+        writer.write(sframe(8, b"\x03\xe8"))
+
+    async def client(ws, log):
+        assert ws.rx is rx.msg
+        op, n = await ws.recv_message()
+        assert (op, n, bytes(ws.rx[:n])) == (1, 3, b"[1]")
+        op, n = await ws.recv_message()
+        assert (op, n) == (1, 65537) and ws.rx[65535:65537] == b"yz"
+
+    scenario(handler, client, max_message=70000, rx=rx)
+    # The same buffer serves the next connection.
+    scenario(handler, client, max_message=70000, rx=rx)
+
+
+def test_large_message_in_tiny_segments_and_liveness():
+    # 20,000 bytes in 7-byte segments: assembled right, and every segment counts as traffic for
+    # the keep-alive (last_rx_ms moves before the frame is complete).
+    msg = bytes(range(32, 127)) * 210 + b"!" * 50
+
+    async def handler(reader, writer, log):
+        await handshake(reader, writer, log)
+        await asyncio.sleep(0.05)
+        f = sframe(1, msg)
+        for i in range(0, len(f), 7):
+            writer.write(f[i:i + 7])
+            await writer.drain()
+            if i == 7000:
+                await asyncio.sleep(0.3)
+        await expect_close(reader, log)
+        writer.write(sframe(8, b"\x03\xe8"))
+
+    async def client(ws, log):
+        t0 = ws.last_rx_ms
+        task = asyncio.create_task(ws.recv())
+        await asyncio.sleep(0.2)
+        assert not task.done()
+        assert compat.ticks_diff(ws.last_rx_ms, t0) > 0  # bytes seen, no frame yet
+        assert await task == msg.decode()
+
+    scenario(handler, client)
+
+
+def test_text_sent_is_always_utf8():
+    import json
+    pair = json.loads('"\\ud83d\\ude00"')  # MicroPython: two 3-byte surrogates; CPython: one str char
+    texts = ["a" + chr(0xD800) + "b", "x" + pair + "y", "caf\u00e9", "plain"]
+    want = ["a\ufffdb", "x\U0001f600y", "caf\u00e9", "plain"]
+
+    async def handler(reader, writer, log):
+        await handshake(reader, writer, log)
+        for _ in texts:
+            fin, op, data, key = await read_cframe(reader)
+            log["frames"].append(data)
+        await expect_close(reader, log)
+        writer.write(sframe(8, b"\x03\xe8"))
+
+    async def client(ws, log):
+        for t in texts:
+            await ws.send(t)
+
+    log = scenario(handler, client)
+    got = [bytes(f).decode() for f in log["frames"]]  # CPython's decode is strict
+    for g, w, raw in zip(got, want, log["frames"]):
+        assert g == w, (g, w)
+        assert wsframe.utf8_valid(raw), raw

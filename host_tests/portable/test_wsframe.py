@@ -157,3 +157,26 @@ def test_utf8_valid():
            b"\x80", b"a\xc3", b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited")
     for b in bad:
         assert not utf8_valid(b), b
+    # A prefix of a buffer, without a copy.
+    buf = bytearray(b"ok\xc3\xa9" + b"\xff" * 10)
+    assert utf8_valid(buf, 4) and not utf8_valid(buf, 5) and not utf8_valid(buf, 3)
+    assert utf8_valid(buf, 0)
+
+
+def test_utf8_repair():
+    from flexcharge.comm.wsframe import utf8_repair
+    cases = (
+        (b"plain", b"plain"),
+        ("caf\u00e9".encode(), "caf\u00e9".encode()),
+        (b"a\xed\xa0\x80b", b"a\xef\xbf\xbdb"),  # lone high surrogate: one U+FFFD
+        (b"\xed\xb0\x80", b"\xef\xbf\xbd"),  # lone low surrogate
+        (b"x\xed\xa0\xbd\xed\xb8\x80y", "x\U0001F600y".encode()),  # CESU-8 pair -> the character
+        (b"\xed\xb8\x80\xed\xa0\xbd", b"\xef\xbf\xbd\xef\xbf\xbd"),  # pair in the wrong order
+        (b"\xc0\xaf", b"\xef\xbf\xbd"),
+        (b"\xff\xfe", b"\xef\xbf\xbd\xef\xbf\xbd"),
+        (b"ab\xe2\x82", b"ab\xef\xbf\xbd"),  # truncated at the end
+    )
+    for raw, want in cases:
+        got = utf8_repair(raw)
+        assert got == want, (raw, got, want)
+        assert utf8_valid(got)

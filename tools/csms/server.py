@@ -564,6 +564,19 @@ def _short(data, n=80):
     return s if len(s) <= n else s[:n] + "...(%d)" % len(s)
 
 
+def data_transfer_answer(vendors, payload):
+    """P02 on the CSMS side. vendors: {vendorId: {messageId (or None for any): response payload or
+    callable(request payload) -> response payload}}. Unknown vendorId -> UnknownVendorId, a known
+    vendor without that messageId -> UnknownMessageId (the mirror of P01.FR.05/06)."""
+    msgs = vendors.get(payload.get("vendorId"))
+    if msgs is None:
+        return {"status": "UnknownVendorId"}
+    r = msgs.get(payload.get("messageId"), msgs.get(None))
+    if r is None:
+        return {"status": "UnknownMessageId"}
+    return dict(r(payload) if callable(r) else r)
+
+
 def _default_responder(action):
     if action not in DEFAULT_RESPONSES:
         return None
@@ -571,6 +584,8 @@ def _default_responder(action):
     def respond(payload, session):
         if action == "TransactionEvent" and "idToken" in payload:
             return {"idTokenInfo": {"status": "Accepted"}}
+        if action == "DataTransfer":
+            return data_transfer_answer(session.csms.vendors, payload)
         return dict(DEFAULT_RESPONSES[action])
     return respond
 
@@ -615,6 +630,7 @@ class Csms:
         self.listeners = list(listeners)
         self.responders = {}   # action -> fn(payload dict, session) -> payload dict | NO_REPLY | coroutine
         self.after = {}        # action -> fn(session, request payload, response payload), run after answering
+        self.vendors = {}      # DataTransfer from the station: see data_transfer_answer()
         self.frames = []
         self.violations = []
         self.own_errors = []
@@ -1006,6 +1022,15 @@ class Csms:
         CALLRESULT or CALLERROR). Raises TimeoutError, or ConnectionError when the connection closes."""
         s = session or self.session(identity)
         return self._run(s.acall(action, payload, timeout=timeout, validate=validate), timeout + 5)
+
+    def data_transfer(self, vendor_id, message_id=None, data=None, timeout=10, identity=None):
+        """P01: send a DataTransferRequest to the station; returns the reply Frame."""
+        p = {"vendorId": vendor_id}
+        if message_id is not None:
+            p["messageId"] = message_id
+        if data is not None:
+            p["data"] = data
+        return self.call("DataTransfer", p, timeout=timeout, identity=identity)
 
     def ocpp_call(self, payload, identity=None, suppress=False):
         """Send an `ocpp.v201.call.*` dataclass through ChargePoint.call (returns the call_result dataclass;

@@ -125,19 +125,25 @@ def check(b, n=-1, max_depth=MAX_DEPTH):
     """
     if n < 0:
         n = len(b)
+    if n == 0:
+        return (BAD, -1, None, None)
+    # Most messages hold no backslash and no control character at all: then a string is just
+    # "up to the next quote", one C-level find (the per-string checks run only otherwise).
+    plain = b.find(b"\\", 0, n) < 0 and min(memoryview(b)[:n]) >= 0x20
     stack = bytearray(max_depth + 1)
     d = 0
     top = 0  # element number in the top-level array
     ids = None
     tys = None
-    i = _ws(b, 0, n)
+    i = 0
     want_key = False  # next token is an object key (or '}' right after '{')
     after = False  # a value just ended: ',' or a closer comes next
     opened = False  # a container just opened: its closer may come at once
-    while True:
-        if i >= n:
-            return (BAD, -1, ids, tys)
+    while i < n:
         c = b[i]
+        if c == 0x20 or c == 0x0A or c == 0x0D or c == 0x09:
+            i += 1
+            continue
         if after:
             if c == 0x2C:  # ,
                 if stack[d] == _OBJ:
@@ -146,13 +152,13 @@ def check(b, n=-1, max_depth=MAX_DEPTH):
                     top += 1
                 after = False
                 opened = False
-                i = _ws(b, i + 1, n)
+                i += 1
                 continue
             if (c == 0x5D and stack[d] == _ARR) or (c == 0x7D and stack[d] == _OBJ):
                 d -= 1
-                i = _ws(b, i + 1, n)
+                i += 1
                 if d == 0:
-                    return (OK if i == n else BAD, -1, ids, tys)
+                    return (OK if _ws(b, i, n) == n else BAD, -1, ids, tys)
                 continue
             return (BAD, -1, ids, tys)
         if want_key:
@@ -162,20 +168,24 @@ def check(b, n=-1, max_depth=MAX_DEPTH):
                 continue
             if c != 0x22:
                 return (BAD, -1, ids, tys)
-            j = _string(b, i + 1, n)
-            if j < 0:
+            j = b.find(b'"', i + 1, n) + 1 if plain else _string(b, i + 1, n)
+            if j <= 0:
                 return (BAD, -1, ids, tys)
-            j = _ws(b, j, n)
-            if j >= n or b[j] != 0x3A:  # :
-                return (BAD, -1, ids, tys)
-            i = _ws(b, j + 1, n)
+            if j < n and b[j] == 0x3A:  # "key":
+                j += 1
+            else:
+                j = _ws(b, j, n)
+                if j >= n or b[j] != 0x3A:
+                    return (BAD, -1, ids, tys)
+                j += 1
+            i = j
             want_key = False
             opened = False
             continue
         # a value
         if c == 0x22:
-            j = _string(b, i + 1, n)
-            if j < 0:
+            j = b.find(b'"', i + 1, n) + 1 if plain else _string(b, i + 1, n)
+            if j <= 0:
                 return (BAD, -1, ids, tys)
             if d == 1 and top == 1 and stack[1] == _ARR:
                 ids = (i, j)
@@ -186,7 +196,7 @@ def check(b, n=-1, max_depth=MAX_DEPTH):
             stack[d] = _ARR if c == 0x5B else _OBJ
             opened = True
             want_key = c == 0x7B
-            i = _ws(b, i + 1, n)
+            i += 1
             continue
         elif c == 0x5D and opened:  # []
             after = True
@@ -202,7 +212,8 @@ def check(b, n=-1, max_depth=MAX_DEPTH):
             if j < 0:
                 return (BAD, -1, ids, tys)
         opened = False
-        i = _ws(b, j, n)
+        i = j
         if d == 0:
-            return (OK if i == n else BAD, -1, ids, tys)
+            return (OK if _ws(b, i, n) == n else BAD, -1, ids, tys)
         after = True
+    return (BAD, -1, ids, tys)

@@ -7,6 +7,7 @@ import random
 
 from flexcharge.compat import ticks_ms, ticks_diff, print_exception
 from flexcharge.comm.websocket import WebSocketError
+from flexcharge.comm.wsframe import OP_TEXT
 
 
 def backoff_s(attempt, wait_min, random_range, repeat_times, rnd=random.random):
@@ -72,9 +73,10 @@ class Session:
         try:
             self.listener.on_connected(ws)
             while True:
-                msg = await ws.recv()
-                if isinstance(msg, str):
-                    await self.rpc.on_message(msg)
+                # The message stays in the WebSocket's receive buffer: no copy (recv_message).
+                op, n = await ws.recv_message()
+                if op == OP_TEXT:
+                    await self.rpc.on_message(ws.rx, n)
                 else:
                     # OCPP-J uses text frames only (Part 4 §3): ignore binary.
                     self.log.warn("ignoring binary frame")

@@ -10,7 +10,7 @@ from flexcharge.comm import wsframe
 from flexcharge.comm.url import parse_ws_url
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
-_CHUNK = 4096  # read size: one TLS record, and small enough for an MCU heap
+_AHEAD = 4096  # read-ahead buffer: one TLS record, and small enough for an MCU heap
 _MAX_HEAD = 8192  # bytes of HTTP response header we accept before giving up
 CLOSE_TIMEOUT_MS = 2000  # how long close() waits for the server's close frame
 _OURS = ("host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
@@ -79,13 +79,39 @@ def _check_header(name, value):
             raise ValueError("bad character in header %s" % name)
 
 
+def _utf8(text):
+    # RFC 6455 §5.6, §8.1: a text frame is valid UTF-8, whatever the text went through (e.g. a
+    # lone surrogate received as a JSON escape and echoed in a CALLERROR description).
+    try:
+        b = text.encode()
+    except UnicodeError:  # CPython: a lone surrogate does not encode
+        b = text.encode("utf-8", "surrogatepass")
+    if len(b) != len(text) and not wsframe.utf8_valid(b):
+        b = wsframe.utf8_repair(b)
+    return b
+
+
 def _accept_for(key):
     return binascii.b2a_base64(hashlib.sha1(key + _GUID).digest()).strip()
 
 
+class RxBuffer:
+    """Receive buffers, allocated once (at boot) and reused by every connection, so that the
+    largest allowed message stays receivable whatever the heap went through: a 64 KB block
+    found free at boot may not exist any more after hours of traffic. msg holds one whole
+    message (max_message bytes: fragments are assembled there, payloads read straight into
+    it); ahead holds the bytes read ahead (frame headers, control frames, small messages)."""
+
+    def __init__(self, max_message, ahead=_AHEAD):
+        self.msg = bytearray(max_message)
+        self.ahead = bytearray(ahead)
+
+
 async def connect(url, subprotocols, headers=(), ssl=None, server_hostname=None, max_message=65536,
-                  timeout_ms=10000):
+                  timeout_ms=10000, rx=None):
     """Open a WebSocket to url offering subprotocols (in order of preference).
+
+    rx: an RxBuffer of at least max_message bytes to receive into (one is allocated if None).
 
     Raises ValueError for bad arguments, OSError for network failures, TLSError,
     HandshakeError (.status) when the server refuses or answers wrongly, and
@@ -127,7 +153,7 @@ async def connect(url, subprotocols, headers=(), ssl=None, server_hostname=None,
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     try:
         return await asyncio.wait_for(
-            _open(host, port, ssl, server_hostname, request, _accept_for(key), offered, max_message),
+            _open(host, port, ssl, server_hostname, request, _accept_for(key), offered, max_message, rx),
             timeout_ms / 1000,
         )
     except asyncio.TimeoutError:
@@ -135,14 +161,14 @@ async def connect(url, subprotocols, headers=(), ssl=None, server_hostname=None,
         raise WebSocketError("opening handshake with %s:%d took longer than %d ms" % (host, port, timeout_ms))
 
 
-async def _open(host, port, ssl, server_hostname, request, accept, offered, max_message):
+async def _open(host, port, ssl, server_hostname, request, accept, offered, max_message, rx):
     try:
         stream = await compat.open_stream(host, port, ssl, server_hostname)
     except Exception as e:
         if ssl is not None and _is_tls_error(e):
             raise TLSError("TLS with %s failed: %s" % (server_hostname, str(e).strip()))
         raise
-    ws = WebSocket(stream, max_message)
+    ws = WebSocket(stream, max_message, rx)
     try:
         try:
             stream.write(request)
@@ -223,7 +249,7 @@ def _check_response(head, accept):
 class WebSocket:
     """An open connection. Created by connect()."""
 
-    def __init__(self, stream, max_message=65536):
+    def __init__(self, stream, max_message=65536, rx=None):
         self._s = stream
         self.max_message = max_message
         self.subprotocol = None
@@ -232,67 +258,117 @@ class WebSocket:
         self.close_reason = ""
         self.last_rx_ms = compat.ticks_ms()
         self.last_pong_ms = None
-        self._parts = []  # received, not yet parsed bytes (a list: no quadratic joins)
-        self._have = 0
+        if rx is None or len(rx.msg) < max_message:
+            rx = RxBuffer(max_message)
+        self.rx = rx.msg  # the last message recv_message() returned is rx[:n]
+        self._mmv = memoryview(rx.msg)
+        self._mlen = 0  # bytes of the message being assembled
+        self._rmv = memoryview(rx.ahead)
+        self._rs = 0  # rx.ahead[_rs:_re]: read, not yet parsed
+        self._re = 0
+        self._left = 0  # payload bytes of the current data frame still to read
+        self._infr = False  # inside a data frame's payload
+        self._fin = False
         self._lock = asyncio.Lock()
         self._done = asyncio.Event()  # set once closed
         self._close_sent = False
         self._reading = False
         self._msg_op = None  # opcode of the message being reassembled
-        self._frags = []
-        self._msg_size = 0
 
-    # -- buffered reading (cancel-safe: bytes read are kept in self) ----------------
-    async def _fill(self, n):
-        while self._have < n:
-            want = n - self._have
-            d = await self._s.read(want if want > _CHUNK else _CHUNK)
-            if not d:
-                raise _EOF()
-            self._parts.append(d)
-            self._have += len(d)
-        p = self._parts
-        if len(p) > 1:
-            b = b"".join(p)
-            self._parts = [b]
-            return b
-        return p[0]
+    # -- buffered reading (cancel-safe: every byte read is accounted for in self at once) ---
+    async def _more(self):
+        # At least one more byte into the read-ahead buffer. It is full only when the unparsed
+        # tail is a partial header or control frame (< 140 bytes, far from the start): move it
+        # to the front, no overlap.
+        r = self._rmv
+        if self._re == len(r):
+            k = self._re - self._rs
+            r[0:k] = bytes(r[self._rs : self._re])
+            self._rs = 0
+            self._re = k
+        n = await self._s.readinto(r[self._re :])
+        if not n:
+            raise _EOF()
+        self._re += n
+        self.last_rx_ms = compat.ticks_ms()  # any byte is a sign of life (keep-alive)
 
     def _consume(self, n):
-        rest = self._parts[0][n:]
-        self._parts = [rest] if rest else []
-        self._have -= n
+        self._rs += n
+        if self._rs >= self._re:
+            self._rs = self._re = 0
 
     async def _read_head(self):
-        start = 0
+        # Handshake only: allocating reads are fine here. Reads of at most len(ahead) bytes,
+        # so whatever follows the head fits the read-ahead buffer.
+        buf = b""
+        r = self._rmv
         while True:
-            buf = await self._fill(self._have + 1)
+            d = await self._s.read(len(r))
+            if not d:
+                raise _EOF()
+            start = len(buf) - 3 if len(buf) > 3 else 0
+            buf += d
             i = buf.find(b"\r\n\r\n", start)
             if i >= 0:
-                head = buf[:i]
-                self._consume(i + 4)
-                return head
+                rest = buf[i + 4 :]
+                r[0 : len(rest)] = rest
+                self._rs = 0
+                self._re = len(rest)
+                return buf[:i]
             if len(buf) > _MAX_HEAD:
                 raise HandshakeError("response header longer than %d bytes" % _MAX_HEAD)
-            start = len(buf) - 3 if len(buf) > 3 else 0
 
     async def _read_frame(self):
-        need = 2
-        while True:
-            buf = await self._fill(need)
-            h = wsframe.parse_header(buf)
-            if h is not None:
-                break
-            need = self._have + 1
-        fin, op, masked, n, key, hl = h
-        if masked:
-            raise wsframe.ProtocolError("server frames must not be masked")  # RFC 6455 §5.1
-        if op < 8 and self._msg_size + n > self.max_message:
-            raise MessageTooBig("message larger than %d bytes" % self.max_message)
-        buf = await self._fill(hl + n)
-        payload = buf[hl : hl + n]
-        self._consume(hl + n)
-        return fin, op, payload
+        """One frame: (fin, op, payload) for a control frame; (fin, op, None) for a data frame,
+        whose payload went into the message buffer. Data frames arrive in any segmentation and
+        cost no allocation: payload bytes are copied from the read-ahead or read in place."""
+        if not self._infr:
+            while True:
+                h = wsframe.parse_header(self._rmv[self._rs : self._re])
+                if h is not None:
+                    break
+                await self._more()
+            fin, op, masked, n, key, hl = h
+            if masked:
+                raise wsframe.ProtocolError("server frames must not be masked")  # RFC 6455 §5.1
+            if op >= 8:
+                while self._re - self._rs < hl + n:
+                    await self._more()
+                i = self._rs + hl
+                payload = bytes(self._rmv[i : i + n])
+                self._consume(hl + n)
+                return fin, op, payload
+            if op == wsframe.OP_CONT:
+                if self._msg_op is None:
+                    raise wsframe.ProtocolError("continuation frame without a message")
+            elif self._msg_op is not None:
+                raise wsframe.ProtocolError("new message before the previous one ended")
+            if self._mlen + n > self.max_message:
+                raise MessageTooBig("message larger than %d bytes" % self.max_message)
+            self._consume(hl)
+            if op != wsframe.OP_CONT:
+                self._msg_op = op
+                self._mlen = 0
+            self._fin = fin
+            self._left = n
+            self._infr = True
+        while self._left > 0:
+            m = self._mlen
+            k = self._re - self._rs
+            if k > 0:
+                if k > self._left:
+                    k = self._left
+                self._mmv[m : m + k] = self._rmv[self._rs : self._rs + k]
+                self._consume(k)
+            else:
+                k = await self._s.readinto(self._mmv[m : m + self._left])
+                if not k:
+                    raise _EOF()
+                self.last_rx_ms = compat.ticks_ms()
+            self._mlen = m + k
+            self._left -= k
+        self._infr = False
+        return self._fin, self._msg_op, None
 
     # -- receiving -----------------------------------------------------------------
     def _closed_error(self):
@@ -300,6 +376,15 @@ class WebSocket:
 
     async def recv(self):
         """Next message: str for text, bytes for binary. Raises ConnectionClosed at the end."""
+        op, n = await self.recv_message()
+        data = bytes(self._mmv[:n])
+        return data.decode() if op == wsframe.OP_TEXT else data
+
+    async def recv_message(self):
+        """Next message, without a copy: returns (opcode, n); the message is self.rx[:n]
+        (UTF-8 checked for a text message), valid until the next call. Raises
+        ConnectionClosed at the end, ProtocolError/MessageTooBig (after failing the
+        connection with the RFC 6455 close code) for a peer that breaks the protocol."""
         if self.closed:
             raise self._closed_error()
         self._reading = True
@@ -317,36 +402,20 @@ class WebSocket:
                     if not self.closed:
                         self._shutdown(wsframe.CLOSE_ABNORMAL, "connection lost" if isinstance(e, _EOF) else str(e))
                     raise self._closed_error()
-                self.last_rx_ms = compat.ticks_ms()
-                if op >= 8:
+                if payload is not None:
                     await self._control(op, payload)
                     continue
-                if op == wsframe.OP_CONT:
-                    if self._msg_op is None:
-                        await self._fail(wsframe.CLOSE_PROTOCOL_ERROR, "protocol error")
-                        raise ProtocolError("continuation frame without a message")
-                elif self._msg_op is not None:
-                    await self._fail(wsframe.CLOSE_PROTOCOL_ERROR, "protocol error")
-                    raise ProtocolError("new message before the previous one ended")
-                else:
-                    self._msg_op = op
-                self._frags.append(payload)
-                self._msg_size += len(payload)
                 if not fin:
                     continue
-                op = self._msg_op
-                data = self._frags[0] if len(self._frags) == 1 else b"".join(self._frags)
                 self._msg_op = None
-                self._frags = []
-                self._msg_size = 0
+                n = self._mlen
+                self._mlen = 0
                 if self._close_sent:
                     continue  # closing: the application no longer wants messages
-                if op == wsframe.OP_TEXT:
-                    if not wsframe.utf8_valid(data):
-                        await self._fail(wsframe.CLOSE_INVALID_DATA, "invalid UTF-8")  # RFC 6455 §8.1
-                        raise ProtocolError("text message is not valid UTF-8")
-                    return data.decode()
-                return data
+                if op == wsframe.OP_TEXT and not wsframe.utf8_valid(self.rx, n):
+                    await self._fail(wsframe.CLOSE_INVALID_DATA, "invalid UTF-8")  # RFC 6455 §8.1
+                    raise ProtocolError("text message is not valid UTF-8")
+                return op, n
         finally:
             self._reading = False
 
@@ -394,7 +463,7 @@ class WebSocket:
     async def send(self, data):
         """Send a text (str) or binary (bytes) message as one frame."""
         if isinstance(data, str):
-            await self._write(wsframe.OP_TEXT, data.encode())
+            await self._write(wsframe.OP_TEXT, _utf8(data))
         else:
             await self._write(wsframe.OP_BINARY, bytes(data))
 

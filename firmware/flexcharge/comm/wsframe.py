@@ -1,6 +1,6 @@
 # RFC 6455 frame codec, pure Python. Byte-oriented and stateless so that a C user
 # module can replace it one for one: encode(), mask(), parse_header(), close_payload(),
-# parse_close(), utf8_valid() and ProtocolError.
+# parse_close(), utf8_valid(), utf8_repair() and ProtocolError.
 
 OP_CONT = 0x0
 OP_TEXT = 0x1
@@ -187,23 +187,22 @@ def parse_close(payload):
     return (code, r.decode())
 
 
-def utf8_valid(data):
-    """Strict UTF-8 check (no overlongs, surrogates or code points > U+10FFFF).
+def utf8_valid(data, n=-1):
+    """Strict UTF-8 check of data[:n] (no overlongs, surrogates or code points > U+10FFFF).
 
-    MicroPython's decode() lets those through, so we check ourselves -- but only the
-    bytes from the first non-ASCII one, so the usual all-ASCII OCPP message costs one
-    C-level decode.
+    MicroPython's decode() lets those through, so we check ourselves, without a copy: the
+    usual all-ASCII OCPP message costs one C-level max(); only a message with non-ASCII
+    bytes is walked byte by byte.
     """
-    try:
-        s = bytes(data).decode()
-    except UnicodeError:
-        return False
-    n = len(data)
-    if len(s) == n:
+    if n < 0:
+        n = len(data)
+    if n == 0 or max(memoryview(data)[:n]) < 0x80:
         return True  # pure ASCII
-    i = 0
-    while data[i] < 0x80:
-        i += 1
+    return _utf8_walk(data, n) < 0
+
+
+def _utf8_walk(data, n, i=0):
+    # Index of the first byte of the first invalid sequence in data[i:n], or -1.
     while i < n:
         c = data[i]
         if c < 0x80:
@@ -227,16 +226,48 @@ def utf8_valid(data):
             elif c == 0xF4:
                 hi = 0x8F  # > U+10FFFF
         else:
-            return False
+            return i
         if i + k >= n:
-            return False  # truncated sequence
+            return i  # truncated sequence
         b = data[i + 1]
         if b < lo or b > hi:
-            return False
+            return i
         j = i + 2
         while j <= i + k:
             if data[j] & 0xC0 != 0x80:
-                return False
+                return i
             j += 1
         i += k + 1
-    return True
+    return -1
+
+
+def _cont(b):
+    return b & 0xC0 == 0x80
+
+
+def utf8_repair(data):
+    """data (bytes) made valid UTF-8 (RFC 6455 §5.6: a text frame is UTF-8). MicroPython keeps
+    a JSON escape such as "\\ud83d\\ude00" as two 3-byte surrogate sequences: such a pair
+    becomes its 4-byte character; any other invalid sequence (a lone surrogate, an overlong...)
+    one U+FFFD."""
+    n = len(data)
+    out = bytearray()
+    i = 0
+    while True:
+        j = _utf8_walk(data, n, i)
+        if j < 0:
+            out += data[i:]
+            return bytes(out)
+        out += data[i:j]
+        if (j + 5 < n and data[j] == 0xED and 0xA0 <= data[j + 1] <= 0xAF and _cont(data[j + 2])
+                and data[j + 3] == 0xED and 0xB0 <= data[j + 4] <= 0xBF and _cont(data[j + 5])):
+            hi = ((data[j + 1] & 0x0F) << 6) | (data[j + 2] & 0x3F)
+            lo = ((data[j + 4] & 0x0F) << 6) | (data[j + 5] & 0x3F)
+            u = 0x10000 + (hi << 10) + lo
+            out += bytes((0xF0 | (u >> 18), 0x80 | ((u >> 12) & 0x3F), 0x80 | ((u >> 6) & 0x3F), 0x80 | (u & 0x3F)))
+            i = j + 6
+            continue
+        out += b"\xef\xbf\xbd"
+        i = j + 1
+        while i < n and i < j + 4 and _cont(data[i]):
+            i += 1

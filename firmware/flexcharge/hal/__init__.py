@@ -182,7 +182,8 @@ class Board:
     Attributes: name, storage, clock, watchdog, reset, indicator,
     connectors: dict {(evse_id, connector_id): ConnectorHw},
     pilots / contactors / meters: dict {evse_id: ...} where the board has them;
-    rfid: an id reader or None; slot: a FirmwareSlot or None.
+    rfid: an id reader or None; slot: a FirmwareSlot or None;
+    vendor_extensions: the maker's flexcharge.hal.vendor.VendorExtension objects (DataTransfer).
     Events from the hardware reach the core through `listener(kind, data)`,
     set by the core: kinds 'plug', 'unplug', 'fault', 'clear_fault', 'tag', 'ev', 'load'.
     """
@@ -191,6 +192,7 @@ class Board:
     listener = None
     rfid = None
     slot = None
+    vendor_extensions = ()
 
     def emit(self, kind, data):
         if self.listener is not None:

@@ -41,6 +41,7 @@ from flexcharge.core.blocks.a_security.renewal import CertificateRenewal
 from flexcharge.core.blocks.b_provisioning.network import NetworkProfiles
 from flexcharge.core.blocks.m_certificates.certificates import Certificates
 from flexcharge.diag.securitylog import SecurityLog
+from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -122,6 +123,7 @@ class App:
             self.reset,
             self.reservation,
             Remote(st, tx, self.reservation),
+            DataTransfer(st),  # P01/P02 with the board's vendor extensions
         )
         for t in standard.TABLES:
             dm.add_table(t)
@@ -142,6 +144,9 @@ class App:
         self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
         st.rpc = self.rpc
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
+        # Allocated once, before the heap fragments: every connection receives into it, so a
+        # MAX_MESSAGE-byte message stays receivable after any history.
+        self.rx = websocket.RxBuffer(MAX_MESSAGE)
         board.listener = self._hw_event
 
     # -- configuration ----------------------------------------------------------
@@ -187,7 +192,8 @@ class App:
         # Profiles 2 and 3 take their trust anchors and client certificate from the store.
         ctx, host, headers = profiles.transport(sp, url, cfg["identity"], pw, store=self.certificates.tls_view())
         return await websocket.connect(
-            url, cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE
+            url, cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
+            rx=self.rx,
         )
 
     # -- session listener -----------------------------------------------------------
