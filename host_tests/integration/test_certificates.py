@@ -2,7 +2,6 @@
 # the `ocpp` CSMS over real TLS (security profile 2). Hash data is checked against `cryptography`.
 import datetime
 import hashlib
-import os
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,9 +24,8 @@ def expected_hash(cert_path, issuer_path=None):
     key_bits = i.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint) \
         if isinstance(i.public_key(), ec.EllipticCurvePublicKey) else None
     if key_bits is None:
-        from cryptography.hazmat.primitives.serialization import load_der_public_key  # noqa: F401
-        spki = i.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
-        key_bits = spki  # RSA subjectPublicKey BIT STRING content = RSAPublicKey DER
+        # RSA: the subjectPublicKey BIT STRING content is the RSAPublicKey DER (PKCS#1)
+        key_bits = i.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
     return {"hashAlgorithm": "SHA256",
             "issuerNameHash": hashlib.sha256(c.issuer.public_bytes()).hexdigest(),
             "issuerKeyHash": hashlib.sha256(key_bits).hexdigest(),
@@ -209,3 +207,28 @@ def test_additional_root_check_falls_back_to_the_old_root(make_csms, make_statio
     assert st.named("connect_failed"), "the first attempt (new root) should have failed"
     chain = installed(csms, ["CSMSRootCertificate"])["certificateHashDataChain"]
     assert len(chain) == 1 and same(chain[0]["certificateHashData"], expected_hash(pki_rsa["ca"])), chain
+
+
+def test_b47_new_root_new_csms_unreachable_falls_back(make_csms, make_station, kit, pki_rsa, pki_ec):
+    # TC_B_47_CS (B10.FR.07, M05.FR.15/16): new CSMS root installed, the new CSMS does not answer:
+    # after NetworkProfileConnectionAttempts the station is back on the old CSMS, old root still there.
+    csms1 = tls_csms(make_csms, kit, pki_rsa)
+    csms2 = tls_csms(make_csms, kit, pki_ec)
+    st = station(make_station, kit, csms1, pki_rsa,
+                 device_model=[kit.dm("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", 1)])
+    kit.wait_booted(csms1, st)
+    assert install(csms1, "CSMSRootCertificate", pem(pki_ec["ca"]))["status"] == "Accepted"
+    r = csms1.call("SetNetworkProfile", {"configurationSlot": 2, "connectionData": {
+        "ocppVersion": "OCPP20", "ocppTransport": "JSON", "ocppCsmsUrl": csms2.url, "messageTimeout": 30,
+        "securityProfile": 2, "ocppInterface": "Wired0"}})
+    assert r.payload["status"] == "Accepted"
+    csms2.refuse(None, mode="tcp")  # reached, but never accepts
+    r = csms1.call("SetVariables", {"setVariableData": [{"component": {"name": "OCPPCommCtrlr"},
+                   "variable": {"name": "NetworkConfigurationPriority"}, "attributeValue": "2,1"}]})
+    assert r.payload["setVariableResult"][0]["attributeStatus"] == "RebootRequired"
+    n = len(csms1.calls("BootNotification"))
+    assert csms1.call("Reset", {"type": "OnIdle"}).payload["status"] == "Accepted"
+    csms1.wait_call("BootNotification", count=n + 1, timeout=30)
+    assert csms2.connections and not any(c.accepted for c in csms2.connections)
+    chain = installed(csms1, ["CSMSRootCertificate"])["certificateHashDataChain"]
+    assert any(same(e["certificateHashData"], expected_hash(pki_rsa["ca"])) for e in chain), chain
