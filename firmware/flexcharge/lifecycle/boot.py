@@ -16,7 +16,6 @@ from flexcharge.comm.rpc import Rpc
 from flexcharge.comm.session import Session
 from flexcharge.comm import websocket
 from flexcharge.security import profiles
-from flexcharge.security.certstore import CertStore
 from flexcharge.security import seed
 from flexcharge.core import versions
 from flexcharge.core.router import Router
@@ -95,8 +94,7 @@ class App:
         # tls.* are the store's factory content until the CSMS changes that part (security/seed.py).
         factory = {"CSMSRootCertificate": tls.get("ca"), "ManufacturerRootCertificate": tls.get("manufacturer_ca"),
                    "client_cert": tls.get("cert"), "client_key": tls.get("key")}
-        self.certs = CertStore(storage, factory, log)
-        seed.sync(self.certs, factory, storage, log)
+        self.certs = seed.LazyStore(storage, factory, log)
         self.network = NetworkProfiles(st, storage, config, self.security, self.certs)
         self.certificates = Certificates(st, storage, self.certs, self.security)
         self.renewal = CertificateRenewal(st, self.certs, self.security, lambda why: self.session.restart(why),

@@ -4,11 +4,11 @@
 # root type, CertificateSigned for the client certificate); from then on the store wins. So an
 # installer who fixes a wrong tls.ca and restarts gets the fixed CA, and a CSMS-installed root is
 # never overwritten by a factory file.
+#
+# LazyStore opens the store (and loads the X.509 reader with it) on first use: a station that never
+# touches a certificate (profiles 0/1, no certificate message) does not hold ~35 KB of certificate
+# code in the heap of a port that compiles source.
 import json
-
-from flexcharge.security.der import CertError
-from flexcharge.security.pem import pem_to_der
-from flexcharge.security.x509 import pem_to_ders
 
 _TOUCHED = "certs.touched"
 CLIENT = "client"
@@ -36,8 +36,31 @@ def _read(path):
         return f.read()
 
 
+class LazyStore:
+    """A certstore.CertStore, opened and synced with the factory files on first attribute use."""
+
+    def __init__(self, storage, factory, log=None):
+        self._args = (storage, factory, log)
+        self._store = None
+
+    def __getattr__(self, name):
+        s = self._store
+        if s is None:
+            from flexcharge.security.certstore import CertStore
+
+            storage, factory, log = self._args
+            s = CertStore(storage, factory, log)
+            sync(s, factory, storage, log)
+            self._store = s
+        return getattr(s, name)
+
+
 def sync(store, factory, storage, log=None):
     """Make the untouched parts of the store equal to the factory files (at boot)."""
+    from flexcharge.security.der import CertError
+    from flexcharge.security.pem import pem_to_der
+    from flexcharge.security.x509 import pem_to_ders
+
     t = touched(storage)
     for kind in ("CSMSRootCertificate", "ManufacturerRootCertificate"):
         path = factory.get(kind)

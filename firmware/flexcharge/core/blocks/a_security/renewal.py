@@ -24,10 +24,9 @@ from flexcharge.core.router import Block, Reply, on
 from flexcharge.core.devicemodel import standard
 from flexcharge.comm.errors import CallError, CallTimeout, NotConnected
 from flexcharge.security import seed
-from flexcharge.security.csr import build_csr
-from flexcharge.security.der import CertError
-from flexcharge.security.verify import verify_chain
-from flexcharge.security.x509 import Certificate, pem_to_ders
+# The certificate code (security.x509, verify, csr, p256) is imported when a renewal or a
+# CertificateSigned needs it: tens of KB of heap on a port that compiles source, not worth holding
+# from boot for a once-a-year operation (see security/seed.py LazyStore).
 
 CLIENT = "ChargingStationCertificate"
 _CHECK_S = 3600  # A03: how often the expiry is looked at
@@ -60,6 +59,8 @@ class CertificateRenewal(Block):
         self._round += 1
         rnd = self._round
         self._signed = asyncio.Event()
+        from flexcharge.security.csr import build_csr
+
         key = self.store.new_pending_key()  # new key pair per round, from os.urandom
         ident = st.dm.get("SecurityCtrlr", "Identity") or st.config["identity"]
         org = st.dm.get("SecurityCtrlr", "OrganizationName") or None
@@ -96,6 +97,10 @@ class CertificateRenewal(Block):
         if limit and len(text) > limit:
             return {"status": "Rejected", "statusInfo": {"reasonCode": "TooLargeElement",
                                                          "additionalInfo": "certificateChain > MaxCertificateChainSize"}}
+        from flexcharge.security.verify import verify_chain
+        from flexcharge.security.der import CertError
+        from flexcharge.security.x509 import Certificate, pem_to_ders
+
         try:
             chain = pem_to_ders(text)
             leaf = Certificate(chain[0])
@@ -144,7 +149,13 @@ class CertificateRenewal(Block):
 
     # -- A03 ----------------------------------------------------------------------------------------
     def due(self, now):
-        """True when the client certificate expires within CertificateRenewalLeadTime."""
+        """True when the client certificate expires within CertificateRenewalLeadTime (profile 3:
+        the only one that presents it)."""
+        from flexcharge.security.der import CertError
+        from flexcharge.security.x509 import Certificate
+
+        if self.profile_in_use() != 3:
+            return False
         chain = self.store.client_chain_der()
         if not chain or self.store.client_state() == "trial":
             return False

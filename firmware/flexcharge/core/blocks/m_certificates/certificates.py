@@ -27,11 +27,9 @@ import json
 
 from flexcharge.core.router import Block, on
 from flexcharge.security import seed
-from flexcharge.security.certstore import ROOT_TYPES, StoreFull
-from flexcharge.security.der import CertError
-from flexcharge.security.verify import check_signed_by
-from flexcharge.security.x509 import Certificate, pem_to_ders, hash_data, same_hash_data
 
+# = security.certstore.ROOT_TYPES; the X.509 code is imported on use (see security/seed.py LazyStore).
+ROOT_TYPES = ("CSMSRootCertificate", "ManufacturerRootCertificate", "V2GRootCertificate", "MORootCertificate")
 MAX_ENTRIES = 12  # certificates on flash (~1-2 KB each): CertificateEntries maxLimit
 CSMS_ROOT = "CSMSRootCertificate"
 _FALLBACK = "certs.fallback"  # {"old": hashData, "new": hashData, "mode": "new"|"old"} while a root change is on trial
@@ -66,6 +64,8 @@ class Certificates(Block):
     # -- M04 -----------------------------------------------------------------------------------
     @on("DeleteCertificate")
     def delete(self, p):
+        from flexcharge.security.x509 import same_hash_data
+
         hd = p["certificateHashData"]
         hit = self.store.find(hd)
         status = self.store.remove(hd)
@@ -80,6 +80,9 @@ class Certificates(Block):
     # -- M05 -----------------------------------------------------------------------------------
     @on("InstallCertificate")
     def install(self, p):
+        from flexcharge.security.certstore import StoreFull
+        from flexcharge.security.der import CertError
+
         kind = p["certificateType"]
         try:
             cert = self._valid_root(p["certificate"])
@@ -109,6 +112,10 @@ class Certificates(Block):
         return {"status": "Accepted"}
 
     def _valid_root(self, pem):
+        from flexcharge.security.verify import check_signed_by
+        from flexcharge.security.der import CertError
+        from flexcharge.security.x509 import Certificate, pem_to_ders
+
         ders = pem_to_ders(pem)
         if len(ders) != 1:
             raise CertError("one certificate expected, got %d" % len(ders))
@@ -131,6 +138,9 @@ class Certificates(Block):
     def _signing_root(self, new):
         """The installed CSMS root that signed `new`; None if none is installed (nothing to
         check against: M05 first install), False if installed roots exist but none signed it."""
+        from flexcharge.security.verify import check_signed_by
+        from flexcharge.security.der import CertError
+
         roots = [c for c in self.store.certificates(CSMS_ROOT) if c.der != new.der]
         if not roots:
             return None
@@ -143,6 +153,8 @@ class Certificates(Block):
         return False
 
     def _hash_of(self, cert):
+        from flexcharge.security.x509 import hash_data
+
         for e in self.store.installed([CSMS_ROOT]):
             hit = self.store.find(e["certificateHashData"])
             if hit is not None and hit[1] == cert.der:
