@@ -689,7 +689,7 @@ def test_connection_loss_during_transaction(make_csms, make_station, kit):
     acked_all(csms, frames)
     frames = first_copies(csms, frames)
     check_sequence(frames)  # one seqNo sequence across both offline periods, each message once
-    after = [f.payload for f in frames if f.index > off2]
+    after = [f.payload for f in frames if f.index >= off2]  # mark(): the index of the next frame
     assert [p["seqNo"] for p in after] == later
     assert all(p.get("offline") is True for p in after), after
     stop = [p for p in after if p["triggerReason"] == "StopAuthorized"][0]

@@ -194,6 +194,8 @@ def test_local_list_not_accepted_online_asks_unless_disabled():
     answer(st, "Accepted")
     assert authorize(a)["status"] == "Accepted"  # TC_C_28/31_CS
     assert len(st.sent("Authorize")) == 1
+    # C14.FR.03: the CSMS's answer holds for this presentation (group and master-pass look-ups too)
+    assert a.known_info(TOK)["status"] == "Accepted"
     st.dm.set_internal("LocalAuthListCtrlr", "DisablePostAuthorize", "true")
     assert authorize(a)["status"] == "Invalid"  # TC_C_58_CS
     assert len(st.sent("Authorize")) == 1

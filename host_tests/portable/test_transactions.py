@@ -534,3 +534,27 @@ def test_stdout_transaction_and_pilot_events():
     tr = [l for l in lines if l["event"] == "transaction"]
     assert tr[0]["type"] == "Started" and tr[0]["evse"] == 1 and tr[0]["seqNo"] == 0
     assert tr[0]["id"] == txs.active(1).id and tr[0]["triggerReason"] == "Authorized"
+
+
+def test_ev_side_disconnect_unlock_on_ev_side_disconnect():
+    # E09.FR.01/02/03 (TC_E_24_CS, TC_E_25_CS): the EV leaves (pilot A), the cable stays in the socket.
+    for unlock in ("true", "false"):
+        st, txs, board, auth = make()
+        setv(st, "OCPPCommCtrlr", "UnlockOnEVSideDisconnect", unlock)
+        hw = st.evses[0].connectors[0].hw
+        cmd(board, cmd="plug", evse=1, connector=1)
+        tag(st, board, "AA", evse=1)
+        cmd(board, cmd="ev", evse=1, state="C")
+        assert txs.active(1) is not None and hw.locked
+        cmd(board, cmd="ev", evse=1, state="A")
+        deliver(txs)
+        end = st.sent()[-1]
+        assert end["eventType"] == "Ended" and end["triggerReason"] == "EVCommunicationLost"
+        assert end["transactionInfo"]["chargingState"] == "Idle"
+        assert end["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+        assert hw.locked == (unlock == "false")  # E09.FR.02 unlock / E09.FR.03 keep locked
+        if unlock == "false":
+            tag(st, board, "CC", evse=1)  # someone else (not authorized): stays locked
+            assert hw.locked
+            tag(st, board, "AA", evse=1)  # the idToken that started it unlocks (E09.FR.03)
+            assert not hw.locked and txs.active(1) is None

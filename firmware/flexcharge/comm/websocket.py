@@ -254,8 +254,9 @@ class WebSocket:
         self.max_message = max_message
         self.subprotocol = None
         self.closed = False
-        self.close_code = None
+        self.close_code = None  # RFC 6455 §7.1.5: the code of the close frame received (1005/1006 if none)
         self.close_reason = ""
+        self.sent_close_code = None  # the code of the close frame we sent, if any
         self.last_rx_ms = compat.ticks_ms()
         self.last_pong_ms = None
         if rx is None or len(rx.msg) < max_message:
@@ -437,6 +438,7 @@ class WebSocket:
             if not self._close_sent:
                 # §5.5.1: answer with a close frame echoing the code.
                 self._close_sent = True
+                self.sent_close_code = code
                 try:
                     await self._write(wsframe.OP_CLOSE, wsframe.close_payload(code), True)
                 except ConnectionClosed:
@@ -488,6 +490,7 @@ class WebSocket:
         # "Fail the WebSocket connection" (RFC 6455 §7.1.7): tell the peer why, drop TCP.
         if not self._close_sent and not self.closed:
             self._close_sent = True
+            self.sent_close_code = code
             try:
                 await asyncio.wait_for(self._write(wsframe.OP_CLOSE, wsframe.close_payload(code, reason), True), 1)
             except Exception:
@@ -500,6 +503,7 @@ class WebSocket:
             return
         if not self._close_sent:
             self._close_sent = True
+            self.sent_close_code = code
             try:
                 await self._write(wsframe.OP_CLOSE, wsframe.close_payload(code, reason), True)
             except ConnectionClosed:

@@ -111,13 +111,15 @@ class Authorization(LocalListHandlers):
         if not id_token:
             return None
         k = idtoken.key(id_token)
+        # The decision of the token's latest presentation first: when the CSMS was asked (C14.FR.03,
+        # DisablePostAuthorize false) its answer, not the local list's not-Accepted entry, is what holds.
+        for rk, info in self._recent:
+            if rk == k:
+                return info
         if self._list_on():
             v = self.local_list.get(k)
             if v is not None:
                 return idtoken.unpack(v[0], v[1])
-        for rk, info in self._recent:
-            if rk == k:
-                return info
         if self._cache_on():
             return self.cache.info(k, self.station.now(), self._lifetime())
         return None

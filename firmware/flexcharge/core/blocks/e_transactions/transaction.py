@@ -41,6 +41,7 @@ class Transaction:
         self.next_updated = None  # time of the next TxUpdatedInterval sample
         self.next_ended = None  # time of the next TxEndedInterval sample
         self.reservation_id = None  # H01: reservation this transaction consumed, reported once
+        self.evse_hidden = False  # EVSE not known yet (authorized before any cable): evse left out
 
     def add_ended(self, mv):
         if len(self.ended_values) >= ENDED_MAX:
@@ -54,7 +55,8 @@ class Transaction:
              "ts": self.token_sent, "seq": self.seq_no, "rsid": self.remote_start_id, "rs": self.rsid_sent,
              "es": self.evse_sent, "bs": self.begin_sent, "cs": self.charging_state, "seen": self.seen,
              "t0": self.started_at, "lt": self.last_t, "wh0": self.start_wh, "stop": self.stopped_reason,
-             "ev": self.ended_values, "lim": self.limit_wh, "rid": self.reservation_id},
+             "ev": self.ended_values, "lim": self.limit_wh, "rid": self.reservation_id,
+             "eh": self.evse_hidden},
             separators=_SEP,
         )
 
@@ -77,6 +79,7 @@ class Transaction:
         t.ended_values = d.get("ev") or []
         t.limit_wh = d.get("lim")
         t.reservation_id = d.get("rid")
+        t.evse_hidden = d.get("eh", False)
         return t
 
 

@@ -4,7 +4,9 @@
 # Model. Per EVSE a slot holds the authorization (idToken, idTokenInfo, remoteStartId,
 # since when) and the running Transaction. Six TxCtrlr conditions are evaluated after
 # every input (hardware event, authorization, response, 1 s tick):
-#   EVConnected      a connector of the EVSE is plugged (EV in B/C/D)
+#   EVConnected      a connector of the EVSE is plugged and the EV is on the pilot (not state A):
+#                    pilot state A with the cable still in the socket is an EV-side disconnect
+#                    (E09 / E10, StopTxOnEVSideDisconnect), reported as EVCommunicationLost / Idle
 #   Authorized       the slot holds an accepted authorization
 #   PowerPathClosed  the contactor is closed
 #   EnergyTransfer   the contactor is closed and the meter sees power
@@ -84,6 +86,9 @@ class _Slot:
         self.conds = 0  # conditions at the last evaluation (edges start transactions)
         self.limited = False  # MaxEnergyOnInvalidId reached: no more energy
         self.shown = 0  # what the Status override last saw (1 tx, 2 auth): refresh on change
+        self.ev_gone = False  # EV-side disconnect: cable in the socket, pilot in state A (E09/E10)
+        self.hold = None  # E09.FR.03: idToken that unlocks the cable kept locked after an EV-side disconnect
+        self.floating = False  # authorized without an EVSE choice before any cable: EVSE not known yet
 
 
 class Transactions(Block):
@@ -107,8 +112,12 @@ class Transactions(Block):
         self._attempts = 0
         self._next_aligned = None
         self._next_aligned_end = None
+        # Order with StatusNotification (g_availability/status.py): events queued so far (this boot's
+        # count plus what the queue held at boot).
+        self._pushed = len(self.queue)
         if status is not None:
             status.overrides.append(self._status_override)
+            status.order = self
 
     # -- public API (issue 4 contract) ---------------------------------------------------------
     def active(self, evse_id):
@@ -169,6 +178,24 @@ class Transactions(Block):
             self._apply(s)
             self._end(s, trigger_reason, stopped_reason)
 
+    # -- order with StatusNotification (see g_availability/status.py) ---------------------------
+    def tx_order(self):
+        return self._pushed
+
+    def tx_done(self):
+        return self._pushed - len(self.queue)
+
+    async def tx_delivered(self, n):
+        """Wait until the first n TransactionEvents are acknowledged (or dropped per E13); False
+        when the link goes down first."""
+        while self.tx_done() < n:
+            if not self.background:
+                return True  # no sender task (tests drive deliver() by hand): nothing to wait for
+            if not self.station.online:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
     def on_hw_event(self, kind, data):
         """Every board event (the App forwards them all): plug, unplug, ev, load, fault,
         clear_fault, tag. Unknown kinds are ignored."""
@@ -183,6 +210,8 @@ class Transactions(Block):
             return
         if kind == "clear_fault":
             s.ctl.clear_fault()
+        if kind == "plug":
+            self._adopt(s)
         if kind == "unplug" and s.auth is not None and s.tx is not None:
             if self._dm_bool("TxCtrlr", "StopTxOnEVSideDisconnect", True):
                 # E10/TC_E_17: unplugging at the EV side deauthorizes the transaction.
@@ -325,6 +354,12 @@ class Transactions(Block):
             st.report("authorize", {"id": tok["idToken"], "status": "NoEVSE"})
             return
         a = s.auth
+        if a is None and s.hold is not None and same_token(s.hold, tok):
+            # E09.FR.03: the idToken of the ended session unlocks the cable kept locked.
+            s.hold = None
+            self._apply(s)
+            st.report("authorize", {"evse": s.evse.id, "id": tok["idToken"], "status": "Unlocked"})
+            return
         if a is not None:
             # C01/C09/C16: the same id, one of its group, or a master pass stops the session.
             if same_token(a["tok"], tok):
@@ -359,6 +394,14 @@ class Transactions(Block):
         st.report("authorize", {"evse": s.evse.id, "id": tok["idToken"], "status": status})
         if status != "Accepted" or s.auth is not None:
             return
+        if evse_id is None and len(self.slots) > 1 and s.ctl.plugged_connector() is None:
+            # EVSE choice (issue 8, README "EVSE choice"): on a multi-EVSE station an idToken presented
+            # with no EVSE chosen and no cable plugged names no EVSE. The session is parked on a free
+            # slot but the EVSE is not known: with TxStartPoint Authorized the Started event has no
+            # `evse`; the first cable plugged into a free EVSE takes the session, and the first event
+            # after that carries evse (TransactionEventRequest.evse: "provided in the first
+            # TransactionEventRequest after the EVSE is known"; E01.FR.01-05 start points, C01).
+            s.floating = True
         self._authorize(s, tok, info, None, "Authorized")
 
     async def _master_pass_all(self, tok, info=None):
@@ -395,6 +438,7 @@ class Transactions(Block):
     def _authorize(self, s, tok, info, rsid, cause):
         s.auth = {"tok": tok, "info": info, "rsid": rsid, "t": self.station.now(),
                   "rid": self._consume_reservation(s, tok, info)}
+        s.hold = None
         s.limited = False
         tx = s.tx
         if tx is not None:
@@ -427,7 +471,39 @@ class Transactions(Block):
             self._evaluate(s, "ChargingStateChanged")
 
     # -- evaluation ------------------------------------------------------------------------------
+    def _ev_side(self, s, cause):
+        """E09/E10: the EV leaves (pilot A) while the cable stays in the socket, or comes back."""
+        plugged = s.ctl.plugged_connector() is not None
+        conn = plugged and s.ctl.ev_state() != "A"
+        if plugged and not conn:
+            if not s.conds & EV_CONNECTED:
+                return cause
+            s.ev_gone = True
+            if s.tx is not None and s.auth is not None and self._dm_bool("TxCtrlr", "StopTxOnEVSideDisconnect", True):
+                # E09.FR.01: deauthorize (the transaction ends per TxStopPoint, stoppedReason
+                # EVDisconnected, E09.FR.04); E09.FR.02/03: unlock now, or keep the cable locked
+                # until the idToken that started it is presented again.
+                if not self._dm_bool("OCPPCommCtrlr", "UnlockOnEVSideDisconnect", True):
+                    s.hold = s.auth["tok"]
+                s.auth = None
+                if s.tx.stopped_reason is None:
+                    s.tx.stopped_reason = "EVDisconnected"
+            # E10.FR.03 / TC_E_20/24/26_CS: reported as EVCommunicationLost (chargingState Idle).
+            return "EVCommunicationLost"
+        if not plugged:
+            s.ev_gone = False
+            s.hold = None
+        elif s.floating:
+            s.floating = False
+            if s.tx is not None:
+                s.tx.evse_hidden = False  # the cable is on this EVSE after all
+        if plugged and s.ev_gone:
+            s.ev_gone = False
+            return "CablePluggedIn"  # TC_E_26_CS step 5: the EV is back on the cable
+        return cause
+
     def _evaluate(self, s, cause, stop_token=None, hint=None):
+        cause = self._ev_side(s, cause)
         was = s.limited
         self._apply(s)
         if s.limited and not was:
@@ -453,7 +529,8 @@ class Transactions(Block):
             reason = tx.stopped_reason or hint or _REASON.get(cause, "Other")
             self._end(s, cause, reason, stop_token)
             return
-        if cause == "CablePluggedIn" and cs == "SuspendedEV" and tx.charging_state != "EVConnected":
+        if cause == "CablePluggedIn" and cs in ("SuspendedEV", "SuspendedEVSE", "Charging") \
+                and tx.charging_state != "EVConnected":
             # TC_E_38_CS: the plug-in event reports EVConnected (reusable state EVConnectedPreSession);
             # that the EV is not ready follows as its own ChargingStateChanged -> SuspendedEV.
             self._event(s, UPDATED, cause, "EVConnected")
@@ -468,8 +545,9 @@ class Transactions(Block):
     def _apply(self, s):
         amps = self._allowed(s)
         s.ctl.apply(amps)
-        # Keep the cable locked while a session is authorized on a plugged socket.
-        want = s.auth is not None
+        # Keep the cable locked while a session is authorized on a plugged socket (and, E09.FR.03,
+        # after an EV-side disconnect until the idToken is presented again).
+        want = s.auth is not None or s.hold is not None
         for con in s.evse.connectors:
             hw = con.hw
             if hw is not None and hw.plugged():
@@ -506,8 +584,8 @@ class Transactions(Block):
 
     def _conditions(self, s):
         c = 0
-        if s.ctl.plugged_connector() is not None:
-            c |= EV_CONNECTED
+        if s.ctl.plugged_connector() is not None and s.ctl.ev_state() != "A":
+            c |= EV_CONNECTED  # pilot state A: the EV is gone even if the cable is in the socket
         if s.auth is not None:
             c |= AUTHORIZED
         if s.ctl.closed():
@@ -539,6 +617,7 @@ class Transactions(Block):
     def _begin(self, s, cause, cs, c):
         st = self.station
         tx = Transaction(new_id(), s.evse.id, s.ctl.plugged_connector())
+        tx.evse_hidden = s.floating  # EVSE not known yet: `evse` waits for the cable (see _on_tag)
         tx.started_at = st.now()
         tx.start_wh = s.ctl.energy_wh()
         tx.seen = c
@@ -564,7 +643,9 @@ class Transactions(Block):
         tx = s.tx
         c = self._conditions(s)
         s.conds = c
-        cs = self._charging_state(s, c)
+        # E06.FR.07 (TC_E_22_CS), and every other end while the EV is still on the cable: the
+        # session is over, the EV is connected (not SuspendedEV/Charging); Idle once it is gone.
+        cs = "EVConnected" if c & EV_CONNECTED else "Idle"
         mvs = list(tx.ended_values)
         if self._dm_bool("SampledDataCtrlr", "Enabled", True):
             mv = self._sample(s, self._list("SampledDataCtrlr", "TxEndedMeasurands"), mtr.END)
@@ -574,6 +655,7 @@ class Transactions(Block):
         s.tx = None
         s.auth = None
         s.limited = False
+        s.floating = False
         self._apply(s)
         self._refresh(s)
         if self.idle():
@@ -609,7 +691,7 @@ class Transactions(Block):
         if not st.online:
             p["offline"] = True  # E04/E11/E12: happened while the link was down
         es = 2 if tx.connector_id is not None else 1
-        if tx.evse_sent < es and tx.evse_id:
+        if tx.evse_sent < es and tx.evse_id and not tx.evse_hidden:
             ev = {"id": tx.evse_id}
             if tx.connector_id is not None:
                 ev["connectorId"] = tx.connector_id
@@ -629,6 +711,7 @@ class Transactions(Block):
         except OSError as e:
             st.log.error("TransactionEvent not persisted: %r" % (e,))
             return False
+        self._pushed += 1
         tx.seq_no += 1
         tx.reservation_id = None
         tx.last_t = now
@@ -788,6 +871,10 @@ class Transactions(Block):
             if h is None:
                 return
             name, payload = h
+            if self.status is not None:
+                await self.status.settle(self.tx_done())  # status changes made before this event go first
+                if not st.online:
+                    return
             try:
                 # The response is applied as it is read, before the next CSMS frame (a ClearCache
                 # right behind it must not be undone by this TransactionEvent's idTokenInfo).
@@ -915,10 +1002,38 @@ class Transactions(Block):
             s.shown = now
             self.status.refresh(s.evse.id)
 
+    def _adopt(self, m):
+        """A cable plugged into EVSE m, which has no session: a floating session (authorized with no
+        EVSE known) moves here; its next event names this EVSE (see _on_tag, "EVSE choice")."""
+        if m.auth is not None or m.tx is not None:
+            m.floating = False  # its own session: the cable says the EVSE is this one
+            if m.tx is not None and m.tx.evse_hidden:
+                m.tx.evse_hidden = False
+                self.store.save(m.tx)
+            return
+        for f in self.slots:
+            if f is m or not f.floating or f.auth is None or f.ctl.plugged_connector() is not None:
+                continue
+            tx = f.tx
+            m.auth, f.auth = f.auth, None
+            m.tx, f.tx = tx, None
+            m.conds = f.conds
+            f.floating = False
+            f.conds = 0
+            if tx is not None:
+                self.store.remove(tx.evse_id)
+                tx.evse_id = m.evse.id
+                tx.evse_hidden = False
+                self.store.save(tx)
+            self._apply(f)
+            self._refresh(f)
+            break
+        m.floating = False
+
     def _status_override(self, c):
         s = self._slot(c.evse_id)
-        if s is None or (s.tx is None and s.auth is None):
-            return None
+        if s is None or (s.tx is None and s.auth is None) or s.floating:
+            return None  # a floating session occupies no connector until a cable says where it is
         cid = s.tx.connector_id if s.tx is not None else None
         if cid is None or cid == c.id:
             return "Occupied"  # G01: a session (even before the cable) occupies the connector
