@@ -41,6 +41,7 @@ from flexcharge.core.blocks.b_provisioning.network import NetworkProfiles
 from flexcharge.core.blocks.m_certificates.certificates import Certificates
 from flexcharge.diag.securitylog import SecurityLog
 from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
+from flexcharge.core.blocks.j_meter_values.metering import MeterFeed
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -122,6 +123,7 @@ class App:
             self.reservation,
             Remote(st, tx, self.reservation),
             DataTransfer(st),  # P01/P02 with the board's vendor extensions
+            MeterFeed(st),  # measured values into the device model (N07 monitors on Power...)
         )
         for t in standard.TABLES:
             dm.add_table(t)
@@ -142,9 +144,7 @@ class App:
         self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
         st.rpc = self.rpc
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
-        # Allocated once, before the heap fragments: every connection receives into it, so a
-        # MAX_MESSAGE-byte message stays receivable after any history.
-        self.rx = websocket.RxBuffer(MAX_MESSAGE)
+        self.rx = None  # the receive buffer: see _connect
         board.listener = self._hw_event
 
     # -- configuration ----------------------------------------------------------
@@ -189,6 +189,11 @@ class App:
         pw = self.dm.get("SecurityCtrlr", "BasicAuthPassword") or cfg.get("basic_auth_password")
         # Profiles 2 and 3 take their trust anchors and client certificate from the store.
         ctx, host, headers = profiles.transport(sp, url, cfg["identity"], pw, store=self.certificates.tls_view())
+        if self.rx is None:
+            # Allocated once, at the first connection (the first thing the station does, before
+            # the heap fragments), and reused by every later one: a MAX_MESSAGE-byte message
+            # stays receivable after any history.
+            self.rx = websocket.RxBuffer(MAX_MESSAGE)
         return await websocket.connect(
             url, cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
             rx=self.rx,
@@ -267,6 +272,7 @@ class App:
             self.log.warn("close on shutdown: %r" % (e,))
         for t in tasks:
             t.cancel()
+        self.station.cancel_tasks()
         await asyncio.sleep(0)
         return self.exit_code
 
