@@ -202,3 +202,14 @@ def test_a03_station_renews_before_expiry(make_csms, make_station, kit, pki_rsa)
     csms.wait_for(lambda: [c for c in csms.connections if c.accepted and norm(c.client_serial) == new], 15,
                   "a connection with the renewed certificate")
     kit.assert_responsive(csms, st)
+
+
+def test_a02_not_under_profile_0(make_csms, make_station, kit):
+    # Decided: security profile 0 (no authentication, test set-ups) has no client certificate to renew.
+    csms = make_csms(heartbeat_interval=600)
+    st = make_station(kit.station_config(csms.url))
+    kit.wait_booted(csms, st)
+    r = csms.call("TriggerMessage", {"requestedMessage": "SignChargingStationCertificate"})
+    assert r.kind == CALLRESULT and r.payload["status"] == "Rejected", r
+    time.sleep(1)
+    assert not csms.calls("SignCertificate")

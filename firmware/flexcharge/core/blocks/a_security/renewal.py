@@ -51,13 +51,19 @@ class CertificateRenewal(Block):
 
     # -- A02 trigger -------------------------------------------------------------------------------
     def trigger(self, p):
-        """TriggerMessage SignChargingStationCertificate: a coroutine (Accepted)."""
+        """TriggerMessage SignChargingStationCertificate: a coroutine (Accepted), or None (Rejected)."""
+        if self.profile_in_use() == 0:
+            # Decided: profile 0 is a test set-up without any authentication; there is no client
+            # certificate to renew and no authenticated CSMS to ask (profiles 1-3 renew: A05 needs a
+            # certificate before an upgrade to 3).
+            return None
         return self.renew("TriggerMessage")
 
     async def renew(self, why):
         st = self.station
         self._round += 1
         rnd = self._round
+        self._signed.set()  # an older round still waiting ends now (it sees a newer round)
         self._signed = asyncio.Event()
         from flexcharge.security.csr import build_csr
 
@@ -81,7 +87,7 @@ class CertificateRenewal(Block):
                 return
             try:
                 await asyncio.wait_for(self._signed.wait(), wait)
-                return
+                return  # signed, or replaced by a newer round
             except asyncio.TimeoutError:
                 wait *= 2  # A02.FR.18
         st.log.warn("no CertificateSigned after %d SignCertificate requests" % (repeats + 1))
