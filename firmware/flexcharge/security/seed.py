@@ -6,7 +6,7 @@
 # never overwritten by a factory file.
 #
 # LazyStore opens the store (and loads the X.509 reader with it) on first use: a station that never
-# touches a certificate (profiles 0/1, no certificate message) does not hold ~35 KB of certificate
+# touches a certificate (profiles 0/1, no certificate message) does not hold ~40-60 KB of certificate
 # code in the heap of a port that compiles source.
 import json
 
