@@ -18,6 +18,8 @@
 #                                         masked, length, key|None, header_length);
 #                                         ProtocolError (a ValueError) for a bad header
 #   utf8_valid(data) -> bool              RFC 3629 strict: no overlongs, surrogates, > U+10FFFF
+#   utf8_walk(data, n, i=0) -> int        (Python only) index of the first invalid sequence in
+#                                         data[i:n], or -1: what utf8_valid and wsframe.utf8_repair use
 #   json_check(b, n=-1, max_depth=32)     RFC 8259 strict syntax of b[:n], one pass, no
 #                                         recursion -> (status, index, id_span, type_span),
 #                                         the contract of comm/jsoncheck.check (OK/BAD/DEEP)
@@ -47,6 +49,16 @@ try:
     _off = getattr(os, "getenv", None) and os.getenv("FLEXCHARGE_ACCEL") == "python"
 except ImportError:
     _off = False
+
+try:
+    import micropython
+except ImportError:  # CPython: the code-emitter decorator is a no-op
+
+    class micropython:
+        @staticmethod
+        def native(f):
+            return f
+
 
 _c = None
 if not _off:
@@ -196,17 +208,15 @@ def py_parse_header(buf, offset=0):
 
 def py_utf8_valid(data):
     # MicroPython's decode() lets overlongs and surrogates through, so check by hand, but
-    # only from the first non-ASCII byte: an all-ASCII OCPP message costs one C-level decode.
-    try:
-        s = bytes(data).decode()
-    except UnicodeError:
-        return False
+    # only from the first non-ASCII byte: an all-ASCII OCPP message costs one C-level max().
     n = len(data)
-    if len(s) == n:
+    if n == 0 or max(data) < 0x80:
         return True  # pure ASCII
-    i = 0
-    while data[i] < 0x80:
-        i += 1
+    return utf8_walk(data, n) < 0
+
+
+def utf8_walk(data, n, i=0):
+    # Index of the first byte of the first invalid sequence in data[i:n], or -1.
     while i < n:
         c = data[i]
         if c < 0x80:
@@ -230,19 +240,20 @@ def py_utf8_valid(data):
             elif c == 0xF4:
                 hi = 0x8F  # > U+10FFFF
         else:
-            return False
+            return i
         if i + k >= n:
-            return False  # truncated sequence
+            return i  # truncated sequence
         b = data[i + 1]
         if b < lo or b > hi:
-            return False
+            return i
         j = i + 2
         while j <= i + k:
             if data[j] & 0xC0 != 0x80:
-                return False
+                return i
             j += 1
         i += k + 1
-    return True
+    return -1
+
 
 
 # ---------------------------------------------------------------- strict JSON (RFC 8259)
@@ -544,6 +555,8 @@ def py_energy_step(rem, power_mw, dt_ms):
     return (e // 3600000, e % 3600000)
 
 
+# The fallback on MCU .mpy bundles: native code where the port has the emitter.
+@micropython.native
 def py_crc16(data):
     crc = 0xFFFF
     for b in data:

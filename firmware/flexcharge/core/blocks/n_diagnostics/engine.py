@@ -11,6 +11,7 @@ import asyncio
 import json
 
 from flexcharge.core import timefmt
+from flexcharge.compat import ticks_ms, ticks_diff
 from flexcharge.core.devicemodel import check
 from flexcharge.core.devicemodel.model import component_dict, evse_of, key as dm_key, unkey, variable_dict
 from flexcharge.comm.errors import CallError, CallTimeout, NotConnected
@@ -68,6 +69,7 @@ class MonitorEngine:
         self._sending = False
         self._started = False
         self._wake = asyncio.Event()
+        self._anchor = None  # (clock seconds, ticks_ms) of _now_ms
         # Set by the transaction block: callable(evse_id or None) -> transactionId or None.
         # Without it, monitors with transaction=true never trigger.
         self.tx_lookup = None
@@ -226,9 +228,10 @@ class MonitorEngine:
             m[STATE] = False
             self._emit(m, row, "Alerting", v, True)  # N07.FR.02: back to normal
 
-    def tick(self, now):
-        """Periodic and PeriodicClockAligned monitors due at `now` (N08.FR.05-07).
-        Returns the next due time, or None when there is no periodic monitor."""
+    def tick(self, now_ms):
+        """Periodic and PeriodicClockAligned monitors due at `now_ms` (wall clock, integer Unix
+        milliseconds: a float32 epoch moves in 128 s steps) (N08.FR.05-07).
+        Returns the next due time (ms), or None when there is no periodic monitor."""
         nxt = None
         on = self.enabled()
         for m in self.monitors():
@@ -237,30 +240,43 @@ class MonitorEngine:
                 continue
             due = m[STATE]
             if due is None:
-                due = self._due(m, now)
-            elif now >= due:
+                due = self._due(m, now_ms)
+            elif now_ms >= due:
                 if on and not (m[TX] and self._tx(m[KEY]) is None):
                     row = self._row(m[KEY])
                     if row is not None:
                         self._emit(m, row, "Periodic", self._current(m[KEY], row), False)
-                due = self._due(m, now)
+                due = self._due(m, now_ms)
             m[STATE] = due
             if nxt is None or due < nxt:
                 nxt = due
         return nxt
 
-    def _due(self, m, now):
-        iv = m[VALUE]
+    def _due(self, m, now_ms):
+        iv = max(1, int(m[VALUE] * 1000 + 0.5))  # the monitor's value: seconds, maybe fractional
         if m[TYPE] == ALIGNED:  # N08.FR.07: e.g. 900 -> :00, :15, :30, :45
-            return (int(now // iv) + 1) * iv
-        return now + iv
+            return (now_ms // iv + 1) * iv
+        return now_ms + iv
+
+    def _now_ms(self):
+        # Wall-clock ms: the station clock's whole seconds, ticks_ms in between; re-anchored
+        # when the clock moves by more than a second (set by the CSMS).
+        s = int(self.st.now())
+        a = self._anchor
+        if a is not None:
+            ms = a[0] * 1000 + ticks_diff(ticks_ms(), a[1])
+            if -1000 < ms - s * 1000 < 2000:
+                return ms
+        self._anchor = (s, ticks_ms())
+        return s * 1000
 
     async def run_periodic(self):
+        self._anchor = None
         while True:
-            nxt = self.tick(self.st.now())
-            timeout = 3600 if nxt is None else max(0.05, nxt - self.st.now())
+            nxt = self.tick(self._now_ms())
+            timeout_ms = 3600000 if nxt is None else max(50, nxt - self._now_ms())
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                await asyncio.wait_for(self._wake.wait(), timeout_ms / 1000)
             except asyncio.TimeoutError:
                 pass
             self._wake.clear()
