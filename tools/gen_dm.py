@@ -177,7 +177,7 @@ OVERLAY = (
                     V("MessageTimeout", "ROPMF", "30", inst="Default", mn=1, mx=MAX_TIMEOUT_S),  # TC_B_39_CS: read-only
                     V("MessageAttemptInterval", "RWPM", "60", inst="TransactionEvent", mn=0, unit="s"),  # ours
                     V("MessageAttempts", "RWPM", "3", inst="TransactionEvent", mn=0),  # ours
-                    V("NetworkConfigurationPriority", "RWPM", "1"),  # slot 1 = the configured csms_url
+                    V("NetworkConfigurationPriority", "RWPMB", "1"),  # slot 1 = the configured csms_url; read at boot (B10)
                     V("NetworkProfileConnectionAttempts", "RWPM", "3", mn=1),  # ours
                     V("OfflineThreshold", "RWPM", "300", mn=0),  # ours
                     V("ResetRetries", "RWPM", "2", mn=0),  # ours
@@ -199,9 +199,9 @@ OVERLAY = (
                 None,
                 0,
                 (
-                    V("AdditionalRootCertificateCheck", "ROCU", "false"),  # A05 not implemented
+                    V("AdditionalRootCertificateCheck", "ROPF", "false"),  # M05: the maker decides (factory value)
                     V("BasicAuthPassword", "WOPM", "", mn=16, mx=64),  # errata 2.1.1: 16..maxLimit(40..64)
-                    V("CertificateEntries", "ROM", "0", mn=0),
+                    V("CertificateEntries", "ROM", "0", mn=0, mx=12),  # = m_certificates MAX_ENTRIES
                     V("Identity", "RWPMB", "", mx=48),  # reconnect with the new identity after reboot
                     V("OrganizationName", "RWPM", ""),
                     V("SecurityProfile", "ROPM", "0", mn=0, mx=3),  # changed by SetNetworkProfile (A05)
@@ -411,6 +411,8 @@ OVERLAY = (
                     V("CertSigningRepeatTimes", "RWPM", "3", mn=0),  # ours
                     V("CertSigningWaitMinimum", "RWPM", "60", mn=0),  # ours
                     V("MaxCertificateChainSize", "ROC", "5600", mx=10000),  # ours
+                    # A03 (not standardized): renew the client certificate this long before it expires; 0 = never.
+                    V("CertificateRenewalLeadTime", "RWPM", "2592000", mn=0, unit="s", dt="integer"),  # ours: 30 days
                 ),
             ),
         ),
@@ -477,8 +479,8 @@ ROOT_TABLES = (
     "LOCAL_AUTH_LIST_CTRLR",
     "SMART_CHARGING_CTRLR",
     "RESERVATION_CTRLR",
-    # FIRMWARE (L01) and SECURITY_CERTIFICATES (A02/A03, M) are not declared: no UpdateFirmware or
-    # certificate handler exists yet (host_tests/unit/test_capabilities.py keeps this true).
+    # FIRMWARE (L01) is not declared: no UpdateFirmware handler exists yet; SECURITY_CERTIFICATES is
+    # the VARIABLES of the A02/A03 block (host_tests/portable/test_capabilities.py keeps this true).
 )
 
 HEADER = '''\

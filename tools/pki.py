@@ -136,6 +136,44 @@ def generate_pki(out_dir, key_type="rsa", identity="FC-TEST-1", server_hosts=("l
     return paths
 
 
+def _load(path, key=False):
+    with open(path, "rb") as f:
+        data = f.read()
+    return serialization.load_pem_private_key(data, None) if key else x509.load_pem_x509_certificate(data)
+
+
+def generate_successor_root(pki, out_dir, name="FlexCharge Test Root CA 2", server_hosts=("localhost", "127.0.0.1"),
+                            org="FlexCharge Test", days=365):
+    """A new CSMS root signed by the old root of `pki` (M05 AdditionalRootCertificateCheck), and a CSMS
+    server certificate under it. -> {"ca", "ca_key", "server_cert", "server_key"} (PEM paths)."""
+    os.makedirs(out_dir, exist_ok=True)
+    old = _load(pki["ca"])
+    old_key = _load(pki["ca_key"], key=True)
+    key = new_key("ec")
+    subject = _name(name, org)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    root = _build(subject, old.subject, key.public_key(), old_key, days * 2, [
+        (x509.BasicConstraints(ca=True, path_length=None), True),
+        (_key_usage(key, ca=True), True),
+        (ski, False),
+    ])
+    server_key = new_key("ec")
+    server = _build(_name(server_hosts[0], org), subject, server_key.public_key(), key, days, [
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (_key_usage(server_key), True),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+        (_san(server_hosts), False),
+        (x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), False),
+    ])
+    paths = {k: os.path.join(os.path.abspath(out_dir), v) for k, v in (
+        ("ca", "ca.pem"), ("ca_key", "ca.key"), ("server_cert", "csms.pem"), ("server_key", "csms.key"))}
+    _write(paths["ca"], _cert_pem(root))
+    _write(paths["ca_key"], _key_pem(key))
+    _write(paths["server_cert"], _cert_pem(server))
+    _write(paths["server_key"], _key_pem(server_key))
+    return paths
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Generate a test PKI (root CA, CSMS server cert, station client cert).")
     ap.add_argument("out_dir")

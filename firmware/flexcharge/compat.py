@@ -288,10 +288,39 @@ def tls_client_context(ca_ders):
 def ssl_load_cert_chain(ctx, cert_path, key_path, cert_der, key_der):
     # Client certificate for mutual TLS: MicroPython's ssl takes DER bytes (leaf
     # certificate only), CPython's takes PEM file paths.
+    # Without paths (the certificate store holds DER), CPython gets temporary PEM files.
     if IS_MICROPYTHON:
         ctx.load_cert_chain(cert_der, key_der)
-    else:
+    elif cert_path and key_path:
         ctx.load_cert_chain(cert_path, key_path)
+    else:
+        import binascii
+        import ssl as _ssl
+        import tempfile
+
+        fd, path = tempfile.mkstemp(suffix=".pem")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(_ssl.DER_cert_to_PEM_cert(bytes(cert_der)))
+                b64 = binascii.b2a_base64(bytes(key_der), newline=False).decode()
+                label = _key_label(key_der)
+                f.write("-----BEGIN %s-----\n" % label)
+                for i in range(0, len(b64), 64):
+                    f.write(b64[i:i + 64] + "\n")
+                f.write("-----END %s-----\n" % label)
+            ctx.load_cert_chain(path)
+        finally:
+            os.remove(path)
+
+
+def _key_label(der):
+    # PEM label of a private key DER: SEQUENCE { INTEGER version, ... } is ECPrivateKey (version 1,
+    # then OCTET STRING), PKCS#8 (version 0, then SEQUENCE) or PKCS#1 RSAPrivateKey (0, then INTEGER).
+    der = bytes(der)
+    i = 2 if der[1] < 0x80 else 2 + (der[1] & 0x7F)
+    if der[i:i + 3] == b"\x02\x01\x01":
+        return "EC PRIVATE KEY"
+    return "PRIVATE KEY" if der[i + 3:i + 4] == b"\x30" else "RSA PRIVATE KEY"
 
 
 def tls_error_types():

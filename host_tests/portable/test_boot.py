@@ -265,7 +265,7 @@ def test_trigger_log_and_firmware_status_report_idle():
     run(go())
     assert csms.reply_to("l1")[2] == {"status": "Accepted"}
     assert csms.reply_to("f1")[2] == {"status": "Accepted"}
-    assert csms.reply_to("s1")[2] == {"status": "NotImplemented"}  # no certificate management yet (block A)
+    assert csms.reply_to("s1")[2] == {"status": "Rejected"}  # A02 (issue 10): not under security profile 0
     sent = dict(csms.calls)
     assert sent["LogStatusNotification"] == {"status": "Idle"}
     assert sent["FirmwareStatusNotification"] == {"status": "Idle"}

@@ -18,7 +18,9 @@ FEATURES = (
                          "SetMonitoringLevel", "GetMonitoringReport")),
     ("DisplayMessageCtrlr", ("SetDisplayMessage", "GetDisplayMessages", "ClearDisplayMessage")),
     ("TariffCostCtrlr", ("CostUpdated",)),
-    ("ISO15118Ctrlr", ("InstallCertificate", "GetInstalledCertificateIds", "DeleteCertificate")),
+    # M03-M05 (InstallCertificate, GetInstalledCertificateIds, DeleteCertificate) are Core (Part 5 §4.2), not
+    # ISO 15118: they are checked in DECLARED. ISO 15118 has no CSMS-initiated action of its own in 2.0.1.
+    ("ISO15118Ctrlr", ()),
 )
 # station-initiated features: controller -> what must exist for it
 STATION_SIDE = ("SampledDataCtrlr", "AlignedDataCtrlr")
@@ -30,6 +32,8 @@ DECLARED = (
     (("SecurityCtrlr", "CertSigningRepeatTimes"), ("CertificateSigned",)),
     (("SecurityCtrlr", "CertSigningWaitMinimum"), ("CertificateSigned",)),
     (("SecurityCtrlr", "MaxCertificateChainSize"), ("InstallCertificate", "CertificateSigned")),
+    (("SecurityCtrlr", "CertificateEntries"), ("InstallCertificate", "GetInstalledCertificateIds", "DeleteCertificate")),
+    (("SecurityCtrlr", "AdditionalRootCertificateCheck"), ("InstallCertificate",)),
 )
 
 

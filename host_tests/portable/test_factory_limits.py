@@ -56,6 +56,13 @@ def test_read_only_variables_the_maker_provisions_are_accepted():
     assert dm.get_bool("ReservationCtrlr", "NonEvseSpecific") is True
 
 
+def test_additional_root_certificate_check_is_the_makers_choice():
+    # Issue 10 (M05): implemented, ReadOnly for the CSMS, set by the factory file.
+    dm = make_dm(tmpdir("arc"), tables=TABLES)
+    dm.apply_factory([e("SecurityCtrlr", "AdditionalRootCertificateCheck", "true")])
+    assert dm.get_bool("SecurityCtrlr", "AdditionalRootCertificateCheck") is True
+
+
 def test_values_the_firmware_cannot_honour_are_refused_with_the_reason():
     refused(e("DeviceDataCtrlr", "BytesPerMessage", "65537", "GetVariables"),
             "DeviceDataCtrlr.BytesPerMessage[GetVariables]", "65537", "..65536")
@@ -65,7 +72,6 @@ def test_values_the_firmware_cannot_honour_are_refused_with_the_reason():
     refused(e("LocalAuthListCtrlr", "ItemsPerMessage", "1000"), "LocalAuthListCtrlr.ItemsPerMessage", "..64")
     refused(e("SmartChargingCtrlr", "Available", "true"), "SmartChargingCtrlr.Available", "not implemented")
     refused(e("SmartChargingCtrlr", "Enabled", "true"), "SmartChargingCtrlr.Enabled", "not implemented")
-    refused(e("SecurityCtrlr", "AdditionalRootCertificateCheck", "true"), "not implemented")
     # maintained by the firmware
     refused(e("EVSE", "AvailabilityState", "Unavailable", evse=1), "EVSE@1.AvailabilityState", "maintained by the firmware")
     refused(e("LocalAuthListCtrlr", "Entries", "3"), "maintained by the firmware")

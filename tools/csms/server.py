@@ -322,7 +322,7 @@ class ConnRecord:
     """One connection attempt that reached the HTTP upgrade request."""
 
     __slots__ = ("index", "t", "identity", "path", "remote", "offered", "subprotocol", "authorization",
-                 "auth_user", "client_cn", "outcome", "status", "reason", "t_open", "t_close", "close_code",
+                 "auth_user", "client_cn", "client_serial", "outcome", "status", "reason", "t_open", "t_close", "close_code",
                  "close_reason", "closed_by")
 
     def __init__(self, **kw):
@@ -797,13 +797,15 @@ class Csms:
         auth = request.headers.get("Authorization")
         peer = ws.transport.get_extra_info("peercert") if ws.transport else None
         client_cn = None
+        client_serial = peer.get("serialNumber") if peer else None  # which client certificate (A02 renewal tests)
         if peer:
             for rdn in peer.get("subject", ()):
                 for k, v in rdn:
                     if k == "commonName":
                         client_cn = v
         rec = ConnRecord(index=len(self.connections), t=time.monotonic(), identity=identity, path=path,
-                         remote=ws.remote_address, offered=offered, authorization=auth, client_cn=client_cn)
+                         remote=ws.remote_address, offered=offered, authorization=auth, client_cn=client_cn,
+                         client_serial=client_serial)
         ws.fc_rec = rec
         self.connections.append(rec)
         if time.monotonic() < self._refuse_until:

@@ -153,6 +153,10 @@ class Session:
         else:
             self._wake.set()
 
+    def skip_backoff(self):
+        # The next attempt starts at once (a switch to another network profile, B10).
+        self._skip_backoff = True
+
     def reconnect_now(self):
         # Cut the back-off short (e.g. after a network profile change).
         self._wake.set()

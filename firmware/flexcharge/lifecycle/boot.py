@@ -16,6 +16,7 @@ from flexcharge.comm.rpc import Rpc
 from flexcharge.comm.session import Session
 from flexcharge.comm import websocket
 from flexcharge.security import profiles
+from flexcharge.security import seed
 from flexcharge.core import versions
 from flexcharge.core.router import Router
 from flexcharge.core.station import Station
@@ -35,6 +36,9 @@ from flexcharge.core.blocks.h_reservation.reservation import Reservation
 from flexcharge.core.blocks.f_remote_control.remote import Remote
 from flexcharge.core.blocks.a_security.events import SecurityEvents
 from flexcharge.core.blocks.a_security.password import PasswordUpdate
+from flexcharge.core.blocks.a_security.renewal import CertificateRenewal
+from flexcharge.core.blocks.b_provisioning.network import NetworkProfiles
+from flexcharge.core.blocks.m_certificates.certificates import Certificates
 from flexcharge.diag.securitylog import SecurityLog
 from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
 from flexcharge.core.blocks.j_meter_values.metering import MeterFeed
@@ -87,6 +91,16 @@ class App:
         self.seclog = SecurityLog(storage)
         self.security = SecurityEvents(st, storage, self.seclog.append)
         self.password = PasswordUpdate(st, storage, self.security, lambda why: self.session.restart(why))
+        tls = config["tls"]
+        # tls.* are the store's factory content until the CSMS changes that part (security/seed.py).
+        factory = {"CSMSRootCertificate": tls.get("ca"), "ManufacturerRootCertificate": tls.get("manufacturer_ca"),
+                   "client_cert": tls.get("cert"), "client_key": tls.get("key")}
+        self.certs = seed.LazyStore(storage, factory, log)
+        self.network = NetworkProfiles(st, storage, config, self.security, self.certs)
+        self.certificates = Certificates(st, storage, self.certs, self.security)
+        self.renewal = CertificateRenewal(st, self.certs, self.security, lambda why: self.session.restart(why),
+                                          lambda: self.attempt()[1], storage)
+        self.trigger.triggers["SignChargingStationCertificate"] = self.renewal.trigger  # A02
         self.monitoring = Monitoring(st)
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
@@ -94,6 +108,9 @@ class App:
             self.security,
             self.password,
             self.boot,
+            self.network,
+            self.certificates,
+            self.renewal,
             Variables(st),
             self.status,
             self.heartbeat,
@@ -156,30 +173,39 @@ class App:
     def _comm_setting(self, name):
         return self.dm.get_int("OCPPCommCtrlr", name, 0)
 
-    def url(self):
-        u = self.config["csms_url"]
+    def url(self, base=None):
+        u = base or self.config["csms_url"]
         return (u if u.endswith("/") else u + "/") + self.config["identity"]
+
+    def attempt(self):
+        """(url, security_profile) of this connection attempt: the network profile slot that
+        NetworkConfigurationPriority and the failures so far select (B10)."""
+        slot, net = self.network.attempt()
+        return self.url(net["ocppCsmsUrl"]), net["securityProfile"]
 
     async def _connect(self):
         cfg = self.config
-        tls = cfg["tls"]
+        url, sp = self.attempt()
         pw = self.dm.get("SecurityCtrlr", "BasicAuthPassword") or cfg.get("basic_auth_password")
-        ctx, host, headers = profiles.transport(
-            cfg["security_profile"], self.url(), cfg["identity"], pw, tls.get("ca"), tls.get("cert"), tls.get("key")
-        )
+        # Profiles 2 and 3 take their trust anchors and client certificate from the store.
+        ctx, host, headers = profiles.transport(sp, url, cfg["identity"], pw, store=self.certificates.tls_view())
         if self.rx is None:
             # Allocated once, at the first connection (the first thing the station does, before
             # the heap fragments), and reused by every later one: a MAX_MESSAGE-byte message
             # stays receivable after any history.
             self.rx = websocket.RxBuffer(MAX_MESSAGE)
         return await websocket.connect(
-            self.url(), cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
+            url, cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
             rx=self.rx,
         )
 
     # -- session listener -----------------------------------------------------------
     def on_connected(self, ws):
-        self.station.report("connected", {"url": self.url(), "subprotocol": ws.subprotocol})
+        sp = self.attempt()[1]
+        self.certificates.connected(sp >= 2)
+        self.renewal.connected(sp)
+        self.network.connected()
+        self.station.report("connected", {"url": self.attempt()[0], "subprotocol": ws.subprotocol})
         self.station.set_online(True)
 
     def on_disconnected(self):
@@ -189,6 +215,11 @@ class App:
     def on_connect_failed(self, exc):
         self.station.report("connect_failed", {"error": str(exc)[:200]})
         self.security.connect_failed(exc)
+        sp = self.attempt()[1]
+        self.certificates.connect_failed(sp >= 2)
+        self.renewal.connect_failed(sp)
+        if self.network.failed():
+            self.session.skip_backoff()  # a new slot starts at once (TC_B_49_CS step 9)
         if getattr(exc, "status", None) == 401 and self.password.refused():
             self.session.restart("new BasicAuthPassword refused (HTTP 401): previous one restored")
 

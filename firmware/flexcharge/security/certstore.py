@@ -44,7 +44,7 @@ import json
 
 from flexcharge.security.der import CertError
 from flexcharge.security.x509 import Certificate, hash_data, same_hash_data, pem_to_ders
-from flexcharge.security.p256 import P256Key
+# security.p256 is imported on use (new_pending_key / pending_key): it is not needed to boot.
 
 ROOT_TYPES = ("CSMSRootCertificate", "ManufacturerRootCertificate", "V2GRootCertificate", "MORootCertificate")
 CLIENT = "ChargingStationCertificate"
@@ -285,12 +285,16 @@ class CertStore:
         return self._get(s["key"]) if s else None
 
     def new_pending_key(self):
+        from flexcharge.security.p256 import P256Key
+
         key = P256Key()
         self._idx["pend"] = self._put(key.to_der())
         self._commit()
         return key
 
     def pending_key(self):
+        from flexcharge.security.p256 import P256Key
+
         n = self._idx["pend"]
         return P256Key.from_der(self._get(n)) if n else None
 

@@ -100,20 +100,28 @@ def _der(path, what, label):
         raise ConfigError("%s %s: %s" % (what, path, e))
 
 
-def transport(profile, url, identity, password=None, ca=None, cert=None, key=None):
-    """-> (ssl_context or None, server_hostname or None, headers tuple) for websocket.connect().
-
-    ca, cert, key are PEM file paths. Raises ConfigError for any inconsistency, before
-    a single byte goes on the wire.
-    """
-    if type(profile) is not int or not 0 <= profile <= 3:
-        raise ConfigError("security_profile must be 0, 1, 2 or 3, not %r" % (profile,))
+def check_url(profile, url):
+    """The host of url, or ConfigError if url does not suit security profile `profile`."""
     secure, host = _scheme_host(url)
     if profile <= 1 and secure:
         raise ConfigError("security profile %d uses ws://; wss:// needs profile 2 or 3" % profile)
     if profile >= 2 and not secure:
         # A station configured for TLS never falls back to plain ws.
         raise ConfigError("security profile %d requires a wss:// csms_url" % profile)
+    return host
+
+
+def transport(profile, url, identity, password=None, ca=None, cert=None, key=None, store=None):
+    """-> (ssl_context or None, server_hostname or None, headers tuple) for websocket.connect().
+
+    ca, cert, key are PEM file paths. store (certstore.CertStore), when given, replaces them:
+    every installed CSMSRootCertificate is a trust anchor and the client certificate chain and
+    key are the store's (the one on trial after CertificateSigned, A02.FR.08). Raises
+    ConfigError for any inconsistency, before a single byte goes on the wire.
+    """
+    if type(profile) is not int or not 0 <= profile <= 3:
+        raise ConfigError("security_profile must be 0, 1, 2 or 3, not %r" % (profile,))
+    host = check_url(profile, url)
     check_identity(identity)
     if profile == 0:
         return (None, None, ())
@@ -122,10 +130,22 @@ def transport(profile, url, identity, password=None, ca=None, cert=None, key=Non
         headers = (basic_auth_header(identity, password),)
     if profile == 1:
         return (None, None, headers)
-    ca_ders = _der(ca, "tls.ca", "CERTIFICATE")
-    if profile == 3:
-        cert_der = _der(cert, "tls.cert", "CERTIFICATE")[0]  # leaf first, as in any chain file
-        key_der = _der(key, "tls.key", "PRIVATE KEY")[0]
+    if store is not None:
+        ca, cert, key = "(store)", None, None
+        ca_ders = store.anchors_der("CSMSRootCertificate")
+        if not ca_ders:
+            raise ConfigError("security profile %d: no CSMSRootCertificate installed" % profile)
+        if profile == 3:
+            chain = store.client_chain_der()
+            key_der = store.client_key_der()
+            if not chain or key_der is None:
+                raise ConfigError("security profile 3: no ChargingStationCertificate installed")
+            cert_der = chain[0]
+    else:
+        ca_ders = _der(ca, "tls.ca", "CERTIFICATE")
+        if profile == 3:
+            cert_der = _der(cert, "tls.cert", "CERTIFICATE")[0]  # leaf first, as in any chain file
+            key_der = _der(key, "tls.key", "PRIVATE KEY")[0]
     try:
         # MicroPython's default is CERT_NONE: the context verifies the CSMS explicitly. TC_A_05_CS
         # (A00.FR.309-311): an unknown, expired or wrongly named certificate ends the connection.

@@ -85,7 +85,7 @@ OCPP_COMM_CTRLR = (
         ('MessageTimeout', 'Default', 'ROPMF', 'integer', 's', 1, 536870, None, '30'),
         ('MessageAttemptInterval', 'TransactionEvent', 'RWPM', 'integer', 's', 0, None, None, '60'),
         ('MessageAttempts', 'TransactionEvent', 'RWPM', 'integer', None, 0, None, None, '3'),
-        ('NetworkConfigurationPriority', None, 'RWPM', 'string', None, None, None, None, '1'),
+        ('NetworkConfigurationPriority', None, 'RWPMB', 'string', None, None, None, None, '1'),
         ('NetworkProfileConnectionAttempts', None, 'RWPM', 'integer', None, 1, None, None, '3'),
         ('OfflineThreshold', None, 'RWPM', 'integer', 's', 0, None, None, '300'),
         ('ResetRetries', None, 'RWPM', 'integer', None, 0, None, None, '2'),
@@ -100,9 +100,9 @@ OCPP_COMM_CTRLR = (
 # A security profiles
 SECURITY_CTRLR = (
     ('SecurityCtrlr', None, 0, (
-        ('AdditionalRootCertificateCheck', None, 'ROCU', 'boolean', None, None, None, None, 'false'),
+        ('AdditionalRootCertificateCheck', None, 'ROPF', 'boolean', None, None, None, None, 'false'),
         ('BasicAuthPassword', None, 'WOPM', 'string', None, 16, 64, None, ''),
-        ('CertificateEntries', None, 'ROM', 'integer', None, 0, None, None, '0'),
+        ('CertificateEntries', None, 'ROM', 'integer', None, 0, 12, None, '0'),
         ('Identity', None, 'RWPMB', 'string', None, None, 48, None, ''),
         ('OrganizationName', None, 'RWPM', 'string', None, None, None, None, ''),
         ('SecurityProfile', None, 'ROPM', 'integer', None, 0, 3, None, '0'),
@@ -236,6 +236,7 @@ SECURITY_CERTIFICATES = (
         ('CertSigningRepeatTimes', None, 'RWPM', 'integer', None, 0, None, None, '3'),
         ('CertSigningWaitMinimum', None, 'RWPM', 'integer', 's', 0, None, None, '60'),
         ('MaxCertificateChainSize', None, 'ROC', 'integer', None, None, 10000, None, '5600'),
+        ('CertificateRenewalLeadTime', None, 'RWPM', 'integer', 's', 0, None, None, '2592000'),
     )),
 )
 

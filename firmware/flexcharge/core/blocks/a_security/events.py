@@ -20,6 +20,8 @@ CRITICAL = (
     "MemoryExhaustion", "TamperDetectionActivated", "InvalidFirmwareSignature",
     "InvalidFirmwareSigningCertificate", "InvalidCsmsCertificate", "InvalidChargingStationCertificate",
     "InvalidTLSVersion", "InvalidTLSCipherSuite", "MaintenanceLoginAccepted", "MaintenanceLoginFailed",
+    # Not in the 2.0.1 CSV; errata 2025-01 A02.FR.29 asks for it to reach the CSMS.
+    "DiscardedRenewedClientCertificate",
 )
 _PREFIX = "se."
 MAX_QUEUED = 200  # oldest dropped beyond this: a station offline for months keeps the recent ones
