@@ -36,6 +36,7 @@ from flexcharge.core.blocks.f_remote_control.remote import Remote
 from flexcharge.core.blocks.a_security.events import SecurityEvents
 from flexcharge.core.blocks.a_security.password import PasswordUpdate
 from flexcharge.diag.securitylog import SecurityLog
+from flexcharge.diag.ring import LogRing
 from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
 
 EXIT_OK = 0
@@ -57,6 +58,9 @@ class App:
         self.exit_code = EXIT_OK
         self._done = asyncio.Event()
         storage = board.storage
+        # DiagnosticsLog (N01): every log line at the logger's level also goes to the ring on flash.
+        self.diaglog = LogRing(storage, board.clock.now)
+        log.sink = self.diaglog.append
 
         info = _read_json(storage, _BOOT_FILE) or {}
         self.boot_count = info.get("count", 0) + 1
