@@ -170,8 +170,8 @@ OVERLAY = (
                 0,
                 (
                     V("ActiveNetworkProfile", "ROM", "1", dt="integer"),  # errata 2.40: required, integer
-                    # Empty: no use case that transfers files (GetLog N01, UpdateFirmware L01) has a handler yet.
-                    V("FileTransferProtocols", "ROC", "", values=("FTP", "FTPS", "HTTP", "HTTPS", "SFTP")),
+                    # What GetLog (N01, comm/upload.py) speaks: HTTP PUT / multipart POST, over TLS too.
+                    V("FileTransferProtocols", "ROC", "HTTP,HTTPS", values=("FTP", "FTPS", "HTTP", "HTTPS", "SFTP")),
                     V("HeartbeatInterval", "RWPM", "300", mn=1),  # ours until BootNotification sets it
                     V("MessageTimeout", "ROPMF", "30", inst="Default", mn=1, mx=MAX_TIMEOUT_S),  # TC_B_39_CS: read-only
                     V("MessageAttemptInterval", "RWPM", "60", inst="TransactionEvent", mn=0, unit="s"),  # ours

@@ -43,7 +43,7 @@ def test_report_declares_only_what_the_station_does(make_csms, make_station, kit
     assert sc["value"] == "false" and sc["mutability"] == "ReadOnly", sc
     en = inv[("SmartChargingCtrlr", None, "Enabled", None)]
     assert en["value"] == "false" and en["mutability"] == "ReadOnly", en
-    assert inv[("OCPPCommCtrlr", None, "FileTransferProtocols", None)].get("value") == ""
+    assert inv[("OCPPCommCtrlr", None, "FileTransferProtocols", None)].get("value") == "HTTP,HTTPS"  # GetLog (N01)
     names = set(k[2] for k in inv)
     for gone in ("AllowNewSessionsPendingFirmwareUpdate", "CertSigningRepeatTimes", "MaxCertificateChainSize"):
         assert gone not in names, gone

@@ -37,6 +37,8 @@ from flexcharge.core.blocks.a_security.events import SecurityEvents
 from flexcharge.core.blocks.a_security.password import PasswordUpdate
 from flexcharge.diag.securitylog import SecurityLog
 from flexcharge.diag.ring import LogRing
+from flexcharge.core.blocks.n_diagnostics.logs import Logs
+from flexcharge.core import timefmt
 from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
 
 EXIT_OK = 0
@@ -91,6 +93,10 @@ class App:
         self.security = SecurityEvents(st, storage, self.seclog.append)
         self.password = PasswordUpdate(st, storage, self.security, lambda why: self.session.restart(why))
         self.monitoring = Monitoring(st)
+        # N01 GetLog: the diag layer's two logs, streamed line by line.
+        self.logs = Logs(st, {"DiagnosticsLog": self._diag_lines, "SecurityLog": self.seclog.lines_in},
+                         tls=lambda: profiles.https_context(config["tls"].get("ca")))
+        self.trigger.triggers["LogStatusNotification"] = self.logs.trigger  # the real upload status
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
         self.blocks = (
@@ -102,6 +108,7 @@ class App:
             self.heartbeat,
             self.trigger,
             self.monitoring,
+            self.logs,
             self.auth,
             tx,
             self.availability,
@@ -133,6 +140,11 @@ class App:
         # MAX_MESSAGE-byte message stays receivable after any history.
         self.rx = websocket.RxBuffer(MAX_MESSAGE)
         board.listener = self._hw_event
+
+    def _diag_lines(self, oldest=None, latest=None):
+        # The uploaded DiagnosticsLog: one readable line per ring record.
+        for t, lvl, src, msg in self.diaglog.records_in(oldest, latest):
+            yield ("%s %s %s %s\n" % (timefmt.iso(t), lvl, src, msg)).encode()
 
     # -- configuration ----------------------------------------------------------
     def _factory(self, dm, cfg):

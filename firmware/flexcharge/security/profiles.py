@@ -145,3 +145,18 @@ def transport(profile, url, identity, password=None, ca=None, cert=None, key=Non
     # The host name (or IP address) of the URL is always checked: MicroPython skips the
     # check when server_hostname is None.
     return (ctx, host, headers)
+
+
+def https_context(ca):
+    """SSL context for an https:// file transfer (GetLog N01, firmware L01): the server is verified
+    against the CSMS root certificates (PEM path `ca`), host name checked by the caller. None
+    without roots (the upload then fails with a clear error instead of trusting anyone)."""
+    if not ca:
+        return None
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    for der in _der(ca, "tls.ca", "CERTIFICATE"):
+        ctx.load_verify_locations(cadata=der)
+    return ctx
