@@ -38,6 +38,7 @@ from flexcharge.core.blocks.a_security.password import PasswordUpdate
 from flexcharge.diag.securitylog import SecurityLog
 from flexcharge.diag.ring import LogRing
 from flexcharge.core.blocks.n_diagnostics.logs import Logs
+from flexcharge.core.blocks.n_diagnostics.customer import CustomerInformation
 from flexcharge.core import timefmt
 from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
 
@@ -116,6 +117,7 @@ class App:
             self.reservation,
             Remote(st, tx, self.reservation),
             DataTransfer(st),  # P01/P02 with the board's vendor extensions
+            CustomerInformation(st, self.auth, tx),  # N09/N10 over the cache, local list and tx queue
         )
         for t in standard.TABLES:
             dm.add_table(t)
