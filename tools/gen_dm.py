@@ -39,7 +39,9 @@ MEASURANDS = (
 )  # what the HAL Meter/ControlPilot can deliver
 TX_POINTS = ("EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")  # no bay sensor, no signed data
 ID_TOKEN_TYPES = ("Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization")
-DELTA8 = (("P", "Delta", 1, 8),)  # preconfigured Delta monitor, severity 8 Informational (see standard.py header)
+DELTA8 = (("P", "Delta", 1, 8),)
+# Hard-wired Delta monitor on a hardware Problem variable, severity 1 HardwareFailure (N07, diag/faults.py).
+HW_PROBLEM = (("H", "Delta", 1, 1),)  # preconfigured Delta monitor, severity 8 Informational (see standard.py header)
 
 # Limits the firmware can honour (factory values and SetVariables are checked against them; the
 # report shows them as minLimit/maxLimit, so a CSMS sees the truth).
@@ -427,6 +429,17 @@ OVERLAY = (
                     V("Energy", "ROM", "0", unit="Wh"),
                     V("ACCurrent", "ROM", "0"),
                     V("ACVoltage", "ROM", "0"),
+                    # The meter stopped answering (diag/faults.py): HardwareFailure, hard-wired (N07).
+                    V("Problem", "ROM", "false", mon=HW_PROBLEM),
+                ),
+            ),
+            (
+                "RCD",
+                None,
+                1,
+                (
+                    V("Tripped", "ROM", "false"),  # residual current trip (GroundFailure)
+                    V("Problem", "ROM", "false", mon=HW_PROBLEM),
                 ),
             ),
             (
@@ -441,7 +454,7 @@ OVERLAY = (
                 1,
                 (
                     V("Active", "ROM", "false"),
-                    V("Problem", "ROM", "false", mon=(("H", "Delta", 1, 1),)),  # welded contact: HardwareFailure
+                    V("Problem", "ROM", "false", mon=HW_PROBLEM),  # welded / not closing: HardwareFailure
                 ),
             ),
             (

@@ -37,6 +37,7 @@ from flexcharge.core.blocks.a_security.events import SecurityEvents
 from flexcharge.core.blocks.a_security.password import PasswordUpdate
 from flexcharge.diag.securitylog import SecurityLog
 from flexcharge.diag.ring import LogRing
+from flexcharge.diag.faults import FaultReporter
 from flexcharge.core.blocks.n_diagnostics.logs import Logs
 from flexcharge.core.blocks.n_diagnostics.customer import CustomerInformation
 from flexcharge.core import timefmt
@@ -88,6 +89,11 @@ class App:
         self.reset = Reset(st, tx, self.status)
         self.reservation = Reservation(st, self.status, tx, self.availability)
         tx.reservation = self.reservation
+        # Faults -> Faulted, NotifyEvent on <component>.Problem (hard-wired monitor, N07), log record.
+        self.faults = FaultReporter(st, self.status)
+        self.status.overrides.insert(0, self.faults.override)  # Faulted outranks Unavailable/Reserved
+        for s in tx.slots:
+            s.ctl.on_fault = self.faults.on_control_fault
         self.trigger.triggers["TransactionEvent"] = lambda p: tx.trigger_transaction_event(_evse_of(p))
         self.trigger.triggers["MeterValues"] = lambda p: tx.trigger_meter_values(_evse_of(p))
         self.seclog = SecurityLog(storage)
@@ -211,6 +217,8 @@ class App:
             self.shutdown(EXIT_OK)
         else:
             # plug/unplug/ev/load/fault/clear_fault/tag; the Transactions block refreshes Status too.
+            if kind == "fault" or kind == "clear_fault":
+                self.faults.on_board_event(kind, data)
             self.tx.on_hw_event(kind, data)
 
     # -- lifecycle ------------------------------------------------------------------------

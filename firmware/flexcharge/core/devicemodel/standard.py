@@ -245,6 +245,11 @@ HARDWARE = (
         ('Energy', None, 'ROM', 'decimal', 'Wh', None, None, None, '0'),
         ('ACCurrent', None, 'ROM', 'decimal', 'A', None, None, None, '0'),
         ('ACVoltage', None, 'ROM', 'decimal', 'V', None, None, None, '0'),
+        ('Problem', None, 'ROM', 'boolean', None, None, None, None, 'false', (('H', 'Delta', 1, 1),)),
+    )),
+    ('RCD', None, 1, (
+        ('Tripped', None, 'ROM', 'boolean', None, None, None, None, 'false'),
+        ('Problem', None, 'ROM', 'boolean', None, None, None, None, 'false', (('H', 'Delta', 1, 1),)),
     )),
     ('CPPWMController', None, 1, (
         ('State', None, 'ROM', 'string', None, None, None, None, 'A'),
