@@ -79,7 +79,7 @@ DEVICE_DATA_CTRLR = (
 OCPP_COMM_CTRLR = (
     ('OCPPCommCtrlr', None, 0, (
         ('ActiveNetworkProfile', None, 'ROM', 'integer', None, None, None, None, '1'),
-        ('FileTransferProtocols', None, 'ROC', 'MemberList', None, None, None, ('FTP', 'FTPS', 'HTTP', 'HTTPS', 'SFTP'), ''),
+        ('FileTransferProtocols', None, 'ROC', 'MemberList', None, None, None, ('FTP', 'FTPS', 'HTTP', 'HTTPS', 'SFTP'), 'HTTP,HTTPS'),
         ('HeartbeatInterval', None, 'RWPM', 'integer', 's', 1, None, None, '300'),
         ('MessageTimeout', 'Default', 'ROPMF', 'integer', 's', 1, 536870, None, '30'),
         ('MessageAttemptInterval', 'TransactionEvent', 'RWPM', 'integer', 's', 0, None, None, '60'),
@@ -276,4 +276,5 @@ TABLES = (
     LOCAL_AUTH_LIST_CTRLR,
     SMART_CHARGING_CTRLR,
     RESERVATION_CTRLR,
+    FIRMWARE,
 )
