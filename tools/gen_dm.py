@@ -172,7 +172,7 @@ OVERLAY = (
                 0,
                 (
                     V("ActiveNetworkProfile", "ROM", "1", dt="integer"),  # errata 2.40: required, integer
-                    # What GetLog (N01, comm/upload.py) speaks: HTTP PUT / multipart POST, over TLS too.
+                    # What comm/http.py speaks: UpdateFirmware (L01) downloads and GetLog (N01) uploads, http:// and https://.
                     V("FileTransferProtocols", "ROC", "HTTP,HTTPS", values=("FTP", "FTPS", "HTTP", "HTTPS", "SFTP")),
                     V("HeartbeatInterval", "RWPM", "300", mn=1),  # ours until BootNotification sets it
                     V("MessageTimeout", "ROPMF", "30", inst="Default", mn=1, mx=MAX_TIMEOUT_S),  # TC_B_39_CS: read-only
@@ -489,8 +489,9 @@ ROOT_TABLES = (
     "LOCAL_AUTH_LIST_CTRLR",
     "SMART_CHARGING_CTRLR",
     "RESERVATION_CTRLR",
-    # FIRMWARE (L01) and SECURITY_CERTIFICATES (A02/A03, M) are not declared: no UpdateFirmware or
-    # certificate handler exists yet (host_tests/unit/test_capabilities.py keeps this true).
+    "FIRMWARE",  # L01: UpdateFirmware (core/blocks/l_firmware)
+    # SECURITY_CERTIFICATES (A02/A03, M) is not declared: no certificate handler exists yet
+    # (host_tests/unit/test_capabilities.py keeps this true).
 )
 
 HEADER = '''\

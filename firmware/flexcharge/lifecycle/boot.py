@@ -42,6 +42,11 @@ from flexcharge.core.blocks.n_diagnostics.logs import Logs
 from flexcharge.core.blocks.n_diagnostics.customer import CustomerInformation
 from flexcharge.core import timefmt
 from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
+from flexcharge.core.blocks.l_firmware.firmware import Firmware
+from flexcharge.lifecycle import slots
+from flexcharge.lifecycle.update import Updater
+from flexcharge.comm import http
+import flexcharge
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -72,6 +77,10 @@ class App:
         info["count"] = self.boot_count
         storage.write(_BOOT_FILE, json.dumps(info))  # before any message id is used
 
+        image_version = getattr(flexcharge, "IMAGE_VERSION", None)
+        if image_version:
+            # Running an installed update image: it names its own version (L01, firmwareVersion).
+            config["firmware_version"] = image_version
         self.dm = dm = DeviceModel(storage, log)
         profile = versions.get(config["ocpp_versions"][0])
         self.station = st = Station(config, board, dm, profile, log, self.boot_count)
@@ -99,10 +108,15 @@ class App:
         self.seclog = SecurityLog(storage)
         self.security = SecurityEvents(st, storage, self.seclog.append)
         self.password = PasswordUpdate(st, storage, self.security, lambda why: self.session.restart(why))
+        fs = board.slot if board.slot is not None else slots.open_slots(storage.root)
+        self.updater = Updater(storage, fs, getattr(board, "name", "unix"), log)
+        self.firmware = Firmware(st, self.updater, tx, self.status, self.security, self._manufacturer_roots,
+                                 http.get, self._download_tls)
+        self.trigger.triggers["FirmwareStatusNotification"] = self.firmware.trigger
         self.monitoring = Monitoring(st)
         # N01 GetLog: the diag layer's two logs, streamed line by line.
         self.logs = Logs(st, {"DiagnosticsLog": self._diag_lines, "SecurityLog": self.seclog.lines_in},
-                         tls=lambda: profiles.https_context(config["tls"].get("ca")))
+                         tls=self._download_tls)
         self.trigger.triggers["LogStatusNotification"] = self.logs.trigger  # the real upload status
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
@@ -123,6 +137,7 @@ class App:
             self.reservation,
             Remote(st, tx, self.reservation),
             DataTransfer(st),  # P01/P02 with the board's vendor extensions
+            self.firmware,  # L01-L04
             CustomerInformation(st, self.auth, tx),  # N09/N10 over the cache, local list and tx queue
         )
         for t in standard.TABLES:
@@ -176,6 +191,19 @@ class App:
                          ("FirmwareVersion", "firmware_version")):
             if cfg.get(key):
                 dm.set_internal("ChargingStation", var, cfg[key])
+
+    def _manufacturer_roots(self):
+        # L01.FR.02: firmware signing certificates chain to a ManufacturerRootCertificate.
+        certs = getattr(self, "certs", None)
+        if certs is not None:
+            return certs.anchors_der("ManufacturerRootCertificate")
+        return _pem_ders(self.config["tls"].get("manufacturer_ca"))
+
+    def _download_tls(self):
+        # https:// downloads are verified against the installed CSMS roots, host name included.
+        certs = getattr(self, "certs", None)
+        ders = certs.anchors_der("CSMSRootCertificate") if certs is not None else _pem_ders(self.config["tls"].get("ca"))
+        return profiles.verifying_context(ders)
 
     def _comm_setting(self, name):
         return self.dm.get_int("OCPPCommCtrlr", name, 0)
@@ -274,6 +302,18 @@ def _tx_id(transactions, evse_id):
 def _evse_of(payload):
     e = payload.get("evse")
     return e.get("id") if isinstance(e, dict) else None
+
+
+def _pem_ders(path):
+    if not path:
+        return []
+    from flexcharge.security.x509 import pem_to_ders
+
+    try:
+        with open(path, "rb") as f:
+            return pem_to_ders(f.read())
+    except (OSError, ValueError):
+        return []
 
 
 def _read_json(storage, name):

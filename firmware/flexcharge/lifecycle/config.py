@@ -12,7 +12,7 @@ _KEYS = (
     "vendor", "model", "serial_number", "firmware_version", "evses", "device_model",
 )
 _EVSE_KEYS = ("id", "connectors", "max_current", "phases", "voltage")
-_TLS_KEYS = ("ca", "cert", "key")
+_TLS_KEYS = ("ca", "cert", "key", "manufacturer_ca")  # manufacturer_ca: factory ManufacturerRootCertificate(s)
 # Lengths from BootNotificationRequest's ChargingStationType (strict in what we send).
 _MAXLEN = (("vendor", 50), ("model", 20), ("serial_number", 25), ("firmware_version", 50))
 SUPPORTED_VERSIONS = ("ocpp2.0.1",)
@@ -61,10 +61,10 @@ def check(cfg):
     _int(cfg, "security_profile", "", 0, 3)
     tls = cfg.get("tls", {})
     if not isinstance(tls, dict):
-        raise ConfigError("tls must be an object with ca, cert, key")
+        raise ConfigError("tls must be an object with ca, cert, key, manufacturer_ca")
     for k in tls:
         if k not in _TLS_KEYS:
-            raise ConfigError("unknown tls key %r (known: ca, cert, key)" % (k,))
+            raise ConfigError("unknown tls key %r (known: ca, cert, key, manufacturer_ca)" % (k,))
         if not isinstance(tls[k], str):
             raise ConfigError("tls.%s must be a file path" % k)
     cfg["tls"] = tls
@@ -75,7 +75,7 @@ def check(cfg):
     if prof == 2 and "ca" not in tls:
         raise ConfigError("security_profile 2 needs tls.ca")
     if prof == 3:
-        for k in _TLS_KEYS:
+        for k in ("ca", "cert", "key"):
             if k not in tls:
                 raise ConfigError("security_profile 3 needs tls.%s" % k)
     if prof >= 2 and not url.startswith("wss://"):

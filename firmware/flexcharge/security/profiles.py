@@ -147,16 +147,15 @@ def transport(profile, url, identity, password=None, ca=None, cert=None, key=Non
     return (ctx, host, headers)
 
 
-def https_context(ca):
-    """SSL context for an https:// file transfer (GetLog N01, firmware L01): the server is verified
-    against the CSMS root certificates (PEM path `ca`), host name checked by the caller. None
-    without roots (the upload then fails with a clear error instead of trusting anyone)."""
-    if not ca:
-        return None
+def verifying_context(ca_ders):
+    """An ssl context that verifies the server against ca_ders (DER list): HTTPS downloads and
+    uploads (L01, N01). The caller passes the host name (comm/http.py always does)."""
     import ssl
 
+    if not ca_ders:
+        raise ConfigError("no CA certificate to verify the server with")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    for der in _der(ca, "tls.ca", "CERTIFICATE"):
+    ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default verifies nothing
+    for der in ca_ders:
         ctx.load_verify_locations(cadata=der)
     return ctx

@@ -2,11 +2,11 @@
 # Test cases TC_N_25_CS, TC_N_26_CS, TC_N_34_CS, TC_N_35_CS, TC_N_36_CS (Part 6 §2.15).
 #
 # The core does not know the diag layer: the composition root hands in `sources`, a dict
-# logType -> callable(oldest, latest) returning an iterator of byte lines (oldest first), and an
-# `uploader` with comm/upload.py's send() signature. The file is streamed twice (once to count
+# logType -> callable(oldest, latest) returning an iterator of byte lines (oldest first); the
+# upload goes through the shared HTTP/1.1 client comm/http.py (put, post_multipart). The file is streamed twice (once to count
 # its bytes for Content-Length, once to send it): never built in RAM.
 #
-# How the URL asks for multipart (decision, README "GetLog uploads"): remoteLocation with
+# How the URL asks for multipart (decision, README "Diagnostics: logs and GetLog"): remoteLocation with
 # `upload=multipart` in its query string is POSTed as multipart/form-data (field "file",
 # filename = the GetLogResponse filename); every other URL gets an HTTP PUT of the raw file,
 # to the URL itself, or to URL + filename when the URL ends with "/".
@@ -15,13 +15,12 @@ import asyncio
 from flexcharge.core import timefmt
 from flexcharge.core.router import Block, on
 from flexcharge.core.station import PENDING
-from flexcharge.comm import upload as _upload
+from flexcharge.comm import http
 from flexcharge.comm.errors import CallError, CallTimeout, NotConnected
 
 DEFAULT_RETRIES = 1  # retries absent: one more try (N01: the number is the station's choice)
 DEFAULT_RETRY_INTERVAL = 30  # s
 MAX_RETRIES = 10  # a CSMS asking for more gets this many (one upload must not run for days)
-_BOUNDARY = "----flexcharge-log-6b2f"
 CHUNK = 1024  # bytes handed to the socket at once
 
 
@@ -34,10 +33,10 @@ def _ts(p, name):
 
 
 class Logs(Block):
-    def __init__(self, station, sources, uploader=None, tls=None):
+    def __init__(self, station, sources, tls=None, timeout_ms=30000):
         Block.__init__(self, station)
         self.sources = sources  # {"DiagnosticsLog": fn(oldest, latest), "SecurityLog": fn(...)}
-        self.uploader = uploader or _upload.send
+        self.timeout_ms = timeout_ms  # per attempt step (connect, send, answer): comm/http.py
         self.tls = tls  # callable() -> ssl context for https (CSMS roots), or None
         self.task = None
         self.request_id = None  # of the upload running now
@@ -98,7 +97,7 @@ class Logs(Block):
                     self.state = "Idle"  # from here a new GetLog is no longer a cancel
                     await self._notify("Uploaded", rid)  # N01.FR.08
                     return
-                except (_upload.UploadError, OSError, ValueError) as e:
+                except Exception as e:  # HttpError, OSError, ValueError, a TLS set-up error: all a failed attempt
                     st.log.warn("GetLog %d attempt %d failed: %s" % (rid, attempt, e))
                 if attempt > retries:
                     break
@@ -110,21 +109,21 @@ class Logs(Block):
                 self.state = "Idle"
 
     async def _upload_once(self, src, oldest, latest, n, url, fname):
-        multipart = _wants_multipart(url)
-        if multipart:
-            pre = ('--%s\r\nContent-Disposition: form-data; name="file"; filename="%s"\r\n'
-                   "Content-Type: text/plain\r\n\r\n" % (_BOUNDARY, fname)).encode()
-            post = ("\r\n--%s--\r\n" % _BOUNDARY).encode()
-            method, ctype, target = "POST", "multipart/form-data; boundary=" + _BOUNDARY, url
-        else:
-            pre = post = b""
-            method, ctype = "PUT", "text/plain"
-            target = url + fname if _path_ends_with_slash(url) else url
         # Counted again just before sending: the ring may have wrapped since the request.
         n2, size = _measure(_first(src(oldest, latest), n))
-        body = _body(pre, _first(src(oldest, latest), n2), post)
+        body = _body(_first(src(oldest, latest), n2))
         ssl = self.tls() if (self.tls is not None and url[:6].lower() == "https:") else None
-        await self.uploader(method, target, body, len(pre) + size + len(post), ctype, ssl)
+        if _wants_multipart(url):
+            resp = await http.post_multipart(url, ssl, body, size, fname, content_type="text/plain",
+                                             timeout_ms=self.timeout_ms)
+        else:
+            target = url + fname if _path_ends_with_slash(url) else url
+            resp = await http.put(target, ssl, body, size, content_type="text/plain", timeout_ms=self.timeout_ms)
+        try:
+            if not 200 <= resp.status < 300:
+                raise http.HttpError("server answered HTTP %d" % resp.status, resp.status)
+        finally:
+            resp.close()
 
     # -- F06 TriggerMessage(LogStatusNotification) -------------------------------------------------
     def trigger(self, p):
@@ -159,10 +158,8 @@ def _first(lines, n):
         lines.close()  # the source's file is closed now, not at the next GC
 
 
-def _body(pre, lines, post):
+def _body(lines):
     # Lines gathered into CHUNK-sized writes: fewer socket calls, bounded memory.
-    if pre:
-        yield pre
     buf = []
     size = 0
     for line in lines:
@@ -174,8 +171,6 @@ def _body(pre, lines, post):
             size = 0
     if buf:
         yield b"".join(buf)
-    if post:
-        yield post
 
 
 def _query(url):
