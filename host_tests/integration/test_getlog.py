@@ -96,6 +96,10 @@ def test_diagnostics_log_put_uploaded(make_csms, make_station, kit, uploads):
     assert "BootNotification" in text or "boot" in text.lower(), text[:500]
     first = text.splitlines()[0].split(" ")
     assert first[0].endswith("Z") and first[1] in "DIWE", first
+    # diag/metrics.py: the figures are logged at boot and just before the upload.
+    last = [x for x in text.splitlines() if " metrics " in x][-1]
+    assert "boots=1 causes=PowerUp:1" in last and "reconnects=0" in last, last
+    assert "sent=" in last and "queues=" in last and "heap_low=" in last, last
 
 
 def test_security_log_multipart_and_time_filter(make_csms, make_station, kit, uploads):

@@ -38,6 +38,7 @@ from flexcharge.core.blocks.a_security.password import PasswordUpdate
 from flexcharge.diag.securitylog import SecurityLog
 from flexcharge.diag.ring import LogRing
 from flexcharge.diag.faults import FaultReporter
+from flexcharge.diag.metrics import Metrics
 from flexcharge.core.blocks.n_diagnostics.logs import Logs
 from flexcharge.core.blocks.n_diagnostics.customer import CustomerInformation
 from flexcharge.core import timefmt
@@ -75,6 +76,10 @@ class App:
         self.boot_count = info.get("count", 0) + 1
         reason = info.get("reason") or _CAUSE_REASON.get(board.reset.cause(), "PowerUp")
         info["count"] = self.boot_count
+        causes = info.get("causes") or {}  # metric: reset causes, persisted with the boot count
+        causes[reason] = causes.get(reason, 0) + 1
+        info["causes"] = causes
+        self.metrics = Metrics(log, self.boot_count, causes)
         storage.write(_BOOT_FILE, json.dumps(info))  # before any message id is used
 
         image_version = getattr(flexcharge, "IMAGE_VERSION", None)
@@ -118,6 +123,8 @@ class App:
         self.logs = Logs(st, {"DiagnosticsLog": self._diag_lines, "SecurityLog": self.seclog.lines_in},
                          tls=self._download_tls)
         self.trigger.triggers["LogStatusNotification"] = self.logs.trigger  # the real upload status
+        # An uploaded DiagnosticsLog ends with the current figures.
+        self.logs.before = lambda t: self.metrics.report() if t == "DiagnosticsLog" else None
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
         self.blocks = (
@@ -158,6 +165,11 @@ class App:
         st.reset_hook = lambda reason, evse=None: self.request_reset(reason)
         self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
         st.rpc = self.rpc
+        m = self.metrics
+        m.rpc = self.rpc
+        m.faults = self.faults
+        m.queues = {"tx": lambda: len(tx.queue), "security": self.security.queued,
+                    "events": lambda: len(self.monitoring.engine._queue)}
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
         # Allocated once, before the heap fragments: every connection receives into it, so a
         # MAX_MESSAGE-byte message stays receivable after any history.
@@ -226,6 +238,7 @@ class App:
 
     # -- session listener -----------------------------------------------------------
     def on_connected(self, ws):
+        self.metrics.connected()
         self.station.report("connected", {"url": self.url(), "subprotocol": ws.subprotocol})
         self.station.set_online(True)
 
@@ -282,6 +295,8 @@ class App:
             loops.start("heartbeat", self.heartbeat.run()),
         ]
         tasks.append(asyncio.create_task(feeder(self.board.watchdog, self.log, loops=loops)))
+        self.metrics.report()  # boot count and reset causes in the log at every start
+        tasks.append(asyncio.create_task(self.metrics.run()))
         await self._done.wait()
         self.log.info("stopping (exit %d)" % self.exit_code)
         try:

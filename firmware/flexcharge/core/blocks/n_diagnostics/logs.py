@@ -42,6 +42,7 @@ class Logs(Block):
         self.request_id = None  # of the upload running now
         self.state = "Idle"  # what TriggerMessage(LogStatusNotification) reports (F06.FR.15)
         self.attempts = 0  # metric: upload attempts this boot
+        self.before = None  # callable(logType) run before a log is read (the root logs its metrics)
 
     # -- N01 --------------------------------------------------------------------------------------
     @on("GetLog")
@@ -51,6 +52,8 @@ class Logs(Block):
         if src is None:
             return {"status": "Rejected", "statusInfo": {"reasonCode": "UnsupportedParam"}}
         log = p["log"]
+        if self.before is not None:
+            self.before(p["logType"])
         oldest, latest = _ts(log, "oldestTimestamp"), _ts(log, "latestTimestamp")
         n, size = _measure(src(oldest, latest))
         if n == 0:
