@@ -48,6 +48,7 @@ from flexcharge.lifecycle import slots
 from flexcharge.lifecycle.update import Updater
 from flexcharge.comm import http
 import flexcharge
+from flexcharge.core.blocks.j_meter_values.metering import MeterFeed
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -146,6 +147,7 @@ class App:
             DataTransfer(st),  # P01/P02 with the board's vendor extensions
             self.firmware,  # L01-L04
             CustomerInformation(st, self.auth, tx),  # N09/N10 over the cache, local list and tx queue
+            MeterFeed(st),  # measured values into the device model (N07 monitors on Power...)
         )
         for t in standard.TABLES:
             dm.add_table(t)
@@ -171,9 +173,7 @@ class App:
         m.queues = {"tx": lambda: len(tx.queue), "security": self.security.queued,
                     "events": lambda: len(self.monitoring.engine._queue)}
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
-        # Allocated once, before the heap fragments: every connection receives into it, so a
-        # MAX_MESSAGE-byte message stays receivable after any history.
-        self.rx = websocket.RxBuffer(MAX_MESSAGE)
+        self.rx = None  # the receive buffer: see _connect
         board.listener = self._hw_event
 
     def _diag_lines(self, oldest=None, latest=None):
@@ -231,6 +231,11 @@ class App:
         ctx, host, headers = profiles.transport(
             cfg["security_profile"], self.url(), cfg["identity"], pw, tls.get("ca"), tls.get("cert"), tls.get("key")
         )
+        if self.rx is None:
+            # Allocated once, at the first connection (the first thing the station does, before
+            # the heap fragments), and reused by every later one: a MAX_MESSAGE-byte message
+            # stays receivable after any history.
+            self.rx = websocket.RxBuffer(MAX_MESSAGE)
         return await websocket.connect(
             self.url(), cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
             rx=self.rx,
@@ -305,6 +310,7 @@ class App:
             self.log.warn("close on shutdown: %r" % (e,))
         for t in tasks:
             t.cancel()
+        self.station.cancel_tasks()
         await asyncio.sleep(0)
         return self.exit_code
 
