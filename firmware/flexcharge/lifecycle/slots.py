@@ -76,12 +76,12 @@ class _Reader:
 
     def line(self, limit=600):
         while b"\n" not in self.buf:
+            if len(self.buf) > limit:
+                raise ImageError("image header line too long")
             d = self.f.read(_CHUNK)
             if not d:
                 raise ImageError("image truncated")
             self.buf += d
-            if len(self.buf) > limit:
-                raise ImageError("image header line too long")
         i = self.buf.index(b"\n")
         ln = self.buf[:i]
         self.buf = self.buf[i + 1 :]
