@@ -99,14 +99,14 @@ def hostile_history(c, count, seed=8):
     rnd = random.Random(seed)
     for i in range(count):
         size = rnd.choice((200, 1000, 3000, 9000, 20000, 40000)) + rnd.randrange(500) if i % 10 else 300
-        m = clear_cache("h-%d" % i, size).encode()
+        m = clear_cache("h%d-%d" % (seed, i), size).encode()
         if i % 3 == 0:
             cut = rnd.randrange(1, len(m))
             data = frame(OP_TEXT, m[:cut], fin=False) + frame(OP_PING, b"p") + frame(OP_CONT, m[cut:])
         else:
             data = frame(OP_TEXT, m)
         c.send_bytes(data, segment=rnd.choice((1, 3, 7, 100, 1500, 4096, None)) if i % 10 else 1)
-        assert_answered(c, "h-%d" % i)
+        assert_answered(c, "h%d-%d" % (seed, i))
 
 
 def test_largest_message_after_hostile_history(env):
@@ -158,3 +158,14 @@ def test_invalid_utf8_text_closes_1007(env):
     env.conn = c2 = env.booted(boot=False)
     c2.send_text(clear_cache("after-2", 100))
     assert_answered(c2, "after-2")
+
+
+def test_shutdown_closes_1001(env):
+    # Every disconnection the station decides carries its RFC 6455 code: a shutdown is 1001
+    # (going away), logged with its reason.
+    c = env.conn
+    assert env.station.shutdown(timeout=15) == 0
+    assert c.wait_closed(10)
+    assert (c.close_code, c.close_reason) == (1001, "shutdown")
+    err = open(env.station.stderr_path, "rb").read().decode("utf-8", "replace")
+    assert "connection ended" in err and "sent 1001" in err, err[-2000:]

@@ -18,6 +18,8 @@ class FakeLink:
         self.ev = asyncio.Event()
         self.closed = False
         self.last_rx_ms = ticks_ms()
+        self.sent_close_code = None  # as comm/websocket.py WebSocket
+        self.close_code = None
 
     async def send(self, text):
         if self.closed:
@@ -47,10 +49,18 @@ class FakeLink:
         self.last_rx_ms = ticks_ms()
         return self.inbox.pop(0)
 
+    async def recv_message(self):
+        # The WebSocket's zero-copy read (comm/websocket.py): (opcode, n), message in self.rx[:n].
+        text = await self.recv()
+        self.rx = bytearray(text.encode())
+        return 1, len(self.rx)
+
     async def ping(self, payload=b""):
         pass
 
     async def close(self, code=1000, reason=""):
+        if not self.closed:
+            self.sent_close_code = code
         self.closed = True
         self.ev.set()
 

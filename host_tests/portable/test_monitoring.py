@@ -353,10 +353,12 @@ def test_numeric_delta_tc_n_45_61():
     assert setvars(t + 1)[0] == "Accepted"
     assert events(st) == []  # |+1| < 2
     setvars(t + 2)
-    evs = events(st)
-    assert len(evs) == 1 and evs[0]["actualValue"] == str(t + 2) and evs[0]["trigger"] == "Delta"
-    assert evs[0]["variableMonitoringId"] == mid
+    assert events(st) == []  # |+2| is not more than 2 (N07.FR.18: "more than", issue 8)
     setvars(t + 3)
+    evs = events(st)
+    assert len(evs) == 1 and evs[0]["actualValue"] == str(t + 3) and evs[0]["trigger"] == "Delta"
+    assert evs[0]["variableMonitoringId"] == mid
+    setvars(t + 5)
     assert len(events(st)) == 1  # measured from the last reported value
 
 

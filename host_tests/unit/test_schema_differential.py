@@ -93,9 +93,9 @@ def _accepted(s):
         return True
     if len(s) > 10 and s[10] == " ":
         s = s[:10] + "T" + s[11:]
-    if s and s[-1].isdigit() and s[-1] in "0123456789":
-        s += "Z"
-    return _rfc3339(s)
+    if _rfc3339(s):
+        return True
+    return _rfc3339(s + "Z")  # no offset: read as UTC
 
 
 _FC = jsonschema.FormatChecker(formats=())

@@ -124,9 +124,13 @@ class Rpc:
             return await self._on_unreadable(b, chk)
         try:
             msg = json_loads_buf(b, n)
+        except MemoryError:
+            # Valid JSON, received whole, but its values need more contiguous heap than is free
+            # (a 60 KB string after hours of traffic): answered under its messageId, not dropped.
+            self.log.warn("no heap to parse a %d-byte message" % n)
+            return await self._on_unreadable(b, chk, INTERNAL_ERROR, "Not enough memory for this message")
         except Exception:
-            # Part 4 §4.2.3: no readable id -> "-1".
-            return await self._reply_error("-1", RPC_FRAMEWORK_ERROR, "Invalid JSON")
+            return await self._on_unreadable(b, chk, RPC_FRAMEWORK_ERROR, "Invalid JSON")
         if not isinstance(msg, list) or len(msg) < 3:
             return await self._reply_error("-1", RPC_FRAMEWORK_ERROR, "Not an OCPP-J message array")
         mtype, mid = msg[0], msg[1]
@@ -188,7 +192,7 @@ class Rpc:
             p[3] = CallError(code, desc, det)
         p[2].set()
 
-    async def _on_unreadable(self, b, chk):
+    async def _on_unreadable(self, b, chk, code=RPC_FRAMEWORK_ERROR, why=None):
         status, where, ids, tys = chk
         mid = "-1"  # Part 4 §4.2.3: the MessageId could not be read
         if ids is not None and ids[1] - ids[0] <= 2 + 6 * _MAX_ID:  # 36 characters, escaped
@@ -198,10 +202,8 @@ class Rpc:
         mtype = None
         if tys is not None and tys[1] - tys[0] < 20:
             mtype = json_loads_buf(b[tys[0] : tys[1]], tys[1] - tys[0])
-        if status == jsoncheck.DEEP:
-            why = "nested deeper than %d levels" % jsoncheck.MAX_DEPTH
-        else:
-            why = "Invalid JSON"
+        if why is None:
+            why = "nested deeper than %d levels" % jsoncheck.MAX_DEPTH if status == jsoncheck.DEEP else "Invalid JSON"
         if mtype == CALLRESULT or mtype == CALLERROR:
             # An answer is never answered: fail our CALL it belongs to, or drop it.
             p = self._pending
@@ -217,7 +219,7 @@ class Rpc:
             return await self._reply_error(mid, FORMAT_VIOLATION, "Payload " + why)
         # Not valid JSON: not a valid RPC request (Part 4 §4.1.2, §4.3 RpcFrameworkError),
         # answered with its messageId when that much was readable.
-        await self._reply_error(mid, RPC_FRAMEWORK_ERROR, why)
+        await self._reply_error(mid, code, why)
 
     async def _reply_error(self, mid, code, description, details=None):
         try:

@@ -3,11 +3,15 @@
 # The session knows nothing of OCPP messages: it moves text frames between the
 # WebSocket and the Rpc, and tells its listener when the link comes and goes.
 import asyncio
+import gc
 import random
 
 from flexcharge.compat import ticks_ms, ticks_diff, print_exception
 from flexcharge.comm.websocket import WebSocketError
 from flexcharge.comm.wsframe import OP_TEXT
+
+
+_BIG = 16384
 
 
 def backoff_s(attempt, wait_min, random_range, repeat_times, rnd=random.random):
@@ -77,11 +81,24 @@ class Session:
                 op, n = await ws.recv_message()
                 if op == OP_TEXT:
                     await self.rpc.on_message(ws.rx, n)
+                    if n > _BIG:
+                        # Free a large message's objects at once, while their blocks still lie
+                        # together: the next large one then finds contiguous heap.
+                        gc.collect()
                 else:
                     # OCPP-J uses text frames only (Part 4 §3): ignore binary.
                     self.log.warn("ignoring binary frame")
         except Exception as e:
-            self.log.info("connection ended: %s" % (e,))
+            # Every disconnection has its reason on stderr, and one the station decides goes with
+            # the RFC 6455 close code that justifies it: 1002/1007/1009 (websocket.py fails the
+            # connection for a peer that breaks the protocol), 1001 (ping timeout, shutdown), 1011
+            # here (a bug of ours: the link is not at fault, but the state may be).
+            if not ws.closed and not _expected(e):
+                try:
+                    await ws.close(1011, "internal error")
+                except Exception:
+                    pass
+            self.log.info("connection ended: %s (close sent %s, received %s)" % (e, ws.sent_close_code, ws.close_code))
             if not _expected(e):
                 print_exception(e)
         finally:
@@ -89,7 +106,7 @@ class Session:
             self.rpc.detach()
             self.ws = None
             try:
-                await ws.close()
+                await ws.close(1001, "going away")  # a no-op when already closed
             except Exception:
                 pass
             self.listener.on_disconnected()
@@ -145,7 +162,7 @@ class Session:
         self._wake.set()
         ws = self.ws
         if ws is not None:
-            await ws.close(1000, "shutdown")
+            await ws.close(1001, "shutdown")  # RFC 6455 §7.4.1: the endpoint is going away
 
 
 def _expected(e):

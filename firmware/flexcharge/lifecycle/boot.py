@@ -42,6 +42,7 @@ from flexcharge.lifecycle import slots
 from flexcharge.lifecycle.update import Updater
 from flexcharge.comm import http
 import flexcharge
+from flexcharge.core.blocks.j_meter_values.metering import MeterFeed
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -120,6 +121,7 @@ class App:
             Remote(st, tx, self.reservation),
             DataTransfer(st),  # P01/P02 with the board's vendor extensions
             self.firmware,  # L01-L04
+            MeterFeed(st),  # measured values into the device model (N07 monitors on Power...)
         )
         for t in standard.TABLES:
             dm.add_table(t)
@@ -140,9 +142,7 @@ class App:
         self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
         st.rpc = self.rpc
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
-        # Allocated once, before the heap fragments: every connection receives into it, so a
-        # MAX_MESSAGE-byte message stays receivable after any history.
-        self.rx = websocket.RxBuffer(MAX_MESSAGE)
+        self.rx = None  # the receive buffer: see _connect
         board.listener = self._hw_event
 
     # -- configuration ----------------------------------------------------------
@@ -195,6 +195,11 @@ class App:
         ctx, host, headers = profiles.transport(
             cfg["security_profile"], self.url(), cfg["identity"], pw, tls.get("ca"), tls.get("cert"), tls.get("key")
         )
+        if self.rx is None:
+            # Allocated once, at the first connection (the first thing the station does, before
+            # the heap fragments), and reused by every later one: a MAX_MESSAGE-byte message
+            # stays receivable after any history.
+            self.rx = websocket.RxBuffer(MAX_MESSAGE)
         return await websocket.connect(
             self.url(), cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
             rx=self.rx,
@@ -264,6 +269,7 @@ class App:
             self.log.warn("close on shutdown: %r" % (e,))
         for t in tasks:
             t.cancel()
+        self.station.cancel_tasks()
         await asyncio.sleep(0)
         return self.exit_code
 

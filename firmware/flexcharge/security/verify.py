@@ -36,7 +36,8 @@ def verify_rsa(n, e, digest, sig):
     nbits = bit_length(n)
     if not RSA_MIN_BITS <= nbits <= RSA_MAX_BITS:
         raise CertError("RSA key of %d bits (2048..4096 supported)" % nbits)
-    if e < 3 or not e & 1:
+    if e < 3 or not e & 1 or bit_length(e) > 256:
+        # > 256 bits: no real key has one, and a huge exponent would make pow() a DoS.
         raise CertError("bad RSA public exponent")
     k = (nbits + 7) // 8
     if len(sig) != k or len(digest) != 32:
@@ -111,9 +112,10 @@ def _check_time(c, now):
         raise CertError("certificate %s has expired" % c.subject)
 
 
-def _check_issuer(c, below):
+def _check_issuer(c, below, anchor=False):
     # c issues certificates; `below` = CA certificates between c and the leaf (RFC 5280 §6.1.4).
-    if c.version == 3 and not c.ca:
+    # Only a trust anchor may be a v1 certificate without basicConstraints (old roots).
+    if not c.ca and not (anchor and c.version < 3):
         raise CertError("issuer %s is not a CA (basicConstraints)" % c.subject)
     if c.key_usage is not None and not c.key_usage & KU_KEY_CERT_SIGN:
         raise CertError("issuer %s may not sign certificates (keyUsage without keyCertSign)" % c.subject)
@@ -159,7 +161,7 @@ def verify_chain(chain, anchors, now):
             continue
         try:
             _check_time(a, now)
-            _check_issuer(a, len(certs) - 1)
+            _check_issuer(a, len(certs) - 1, True)
             check_signed_by(last, a)
             return
         except CertError as e:

@@ -47,6 +47,10 @@ EVENTS_PER_MESSAGE = 8
 _RETRY_S = 1
 
 
+def _true(v):
+    return v is True or (isinstance(v, str) and v.lower() == "true")
+
+
 def _numeric(row):
     return row[3] == "integer" or row[3] == "decimal"
 
@@ -67,6 +71,7 @@ class MonitorEngine:
         # Set by the transaction block: callable(evse_id or None) -> transactionId or None.
         # Without it, monitors with transaction=true never trigger.
         self.tx_lookup = None
+        self._hs = None  # see _flag()
         self.dm.monitor = self.on_change
 
     # -- set-up ---------------------------------------------------------------------------
@@ -95,8 +100,21 @@ class MonitorEngine:
             self._kick()
 
     # -- queries ----------------------------------------------------------------------------
+    def _flag(self, i, var, default):
+        # MonitoringCtrlr settings read on every monitored change: handles resolved once, so a
+        # meter value feeding a monitor costs no heap (no lookup tuple, no string) per sample.
+        hs = self._hs
+        if hs is None:
+            dm = self.dm
+            hs = self._hs = (dm.handle("MonitoringCtrlr", "Enabled"), dm.handle("MonitoringCtrlr", "Available"),
+                             dm.handle("MonitoringCtrlr", "ActiveMonitoringBase"))
+        h = hs[i]
+        if h is None:
+            return default
+        return self.dm.value(h[1], h[2], None, None)
+
     def base(self):
-        b = self.dm.get("MonitoringCtrlr", "ActiveMonitoringBase")
+        b = self._flag(2, "ActiveMonitoringBase", "All")
         return b if b in BASES else "All"
 
     def level(self):
@@ -104,8 +122,7 @@ class MonitorEngine:
 
     def enabled(self):
         # Available is the maker's (factory value), Enabled the CSMS's: both must be true.
-        dm = self.dm
-        return dm.get_bool("MonitoringCtrlr", "Enabled", True) and dm.get_bool("MonitoringCtrlr", "Available", True)
+        return _true(self._flag(0, "Enabled", True)) and _true(self._flag(1, "Available", True))
 
     def _pre_active(self, m, hard_only):
         if m[KIND] == "H":
@@ -165,8 +182,16 @@ class MonitorEngine:
                     break
         if not hit or not self.enabled():
             return
-        for m in self.monitors():
+        hard_only = self.base() == "HardWiredOnly"
+        pre = self._pre
+        n = len(pre)
+        i = 0
+        while i < n + len(self._custom):  # monitors(), without a generator per change
+            m = pre[i] if i < n else self._custom[i - n]
+            i += 1
             if m[KEY] != k or m[TYPE] >= PERIODIC:
+                continue
+            if i <= n and not self._pre_active(m, hard_only):
                 continue
             if m[TX] and self._tx(k) is None:
                 continue
@@ -181,7 +206,7 @@ class MonitorEngine:
                         continue
                     if ref is None:
                         m[STATE] = x  # first value since boot: the baseline
-                    elif abs(x - ref) >= m[VALUE]:  # N07.FR.18 (absolute difference, errata 1.1)
+                    elif abs(x - ref) > m[VALUE]:  # N07.FR.18: changed *more* than the delta (absolute, errata 1.1)
                         m[STATE] = x
                         self._emit(m, row, "Delta", new, False)
                 elif old is None or old != new:  # N07.FR.19: any change of a non-numeric value
