@@ -29,7 +29,9 @@ from flexcharge.hal.slot import FileSlot
 from flexcharge.compat import makedirs, isdir, sync_file
 
 MAGIC = b"FCFW1\n"
-MAX_TRIES = 1  # one trial boot; the next start of a slot that did not confirm rolls back
+# A pending image that crashed or hung (watchdog) rolls back at the next start. A power cut during
+# its trial is not its fault: it gets another trial, up to MAX_TRIES starts in all.
+MAX_TRIES = 3
 _CHUNK = 1024
 
 
@@ -76,12 +78,12 @@ class _Reader:
 
     def line(self, limit=600):
         while b"\n" not in self.buf:
+            if len(self.buf) > limit:
+                raise ImageError("image header line too long")
             d = self.f.read(_CHUNK)
             if not d:
                 raise ImageError("image truncated")
             self.buf += d
-            if len(self.buf) > limit:
-                raise ImageError("image header line too long")
         i = self.buf.index(b"\n")
         ln = self.buf[:i]
         self.buf = self.buf[i + 1 :]
@@ -179,12 +181,17 @@ def clean(fs):
         _rmtree(fs.root + "/" + s + ".new")
 
 
-def select(state_dir):
-    """Bootloader step, once per start. -> (mode, tree or None): mode 'normal', 'trial' or
-    'rollback'; tree the directory to boot, None for the factory firmware."""
+def select(state_dir, crashed=False):
+    """Bootloader step, once per start. crashed: the previous run ended by a crash or the
+    watchdog (not a power cut, not a requested reset). -> (mode, tree or None): mode 'normal',
+    'trial' or 'rollback'; tree the directory to boot, None for the factory firmware."""
     fs = open_slots(state_dir)
     clean(fs)
-    mode = fs.boot()
+    if crashed and fs.pending() is not None and fs._s["tries"] > 0:
+        fs.fail_pending()  # the new image crashed or hung during its trial (L01/L04)
+        mode = "rollback"
+    else:
+        mode = fs.boot()
     slot = fs.pending() if mode == "trial" else fs.active()
     t = tree(fs, slot)
     if not _exists(t + "/main.py"):
