@@ -15,7 +15,7 @@ class Uploads:
     """A local HTTP server: records every PUT/POST (method, path, headers, body); `fail` answers 500
     to that many requests first, and always to paths under /fail; `delay` holds every answer."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.got = []
         self.fail = 0
         self.delay = 0
@@ -49,7 +49,15 @@ class Uploads:
                 pass
 
         self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+        scheme = "http"
+        if tls is not None:  # (certfile, keyfile): an https:// server
+            import ssl
+
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(tls[0], tls[1])
+            self.srv.socket = ctx.wrap_socket(self.srv.socket, server_side=True)
+            scheme = "https"
+        self.url = "%s://127.0.0.1:%d" % (scheme, self.srv.server_address[1])
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
     def stop(self):
@@ -168,3 +176,30 @@ def test_second_getlog_cancels_the_first(make_csms, make_station, kit, uploads):
     csms.call("TriggerMessage", {"requestedMessage": "LogStatusNotification"})
     csms.wait_for(lambda: statuses(csms, m3), 10, "idle LogStatusNotification")
     assert statuses(csms, m3) == [("Idle", None)]
+
+
+def test_https_upload_verified_against_the_csms_roots(make_csms, make_station, kit, pki_rsa, pki_other):
+    # FileTransferProtocols declares HTTPS: the upload server is verified against tls.ca (the CSMS roots).
+    up = Uploads(tls=(pki_rsa["server_cert"], pki_rsa["server_key"]))
+    try:
+        csms = make_csms(heartbeat_interval=600)
+        st = make_station(kit.station_config(csms.url, tls={"ca": pki_rsa["ca"]}))
+        kit.wait_booted(csms, st)
+        m = csms.mark()
+        r = csms.call("GetLog", {"logType": "SecurityLog", "requestId": 30,
+                                 "log": {"remoteLocation": up.url + "/s.log"}})
+        assert r.payload["status"] == "Accepted"
+        csms.wait_for(lambda: ("Uploaded", 30) in statuses(csms, m), 20, "Uploaded over https")
+        assert b"StartupOfTheDevice" in up.got[0][3]
+    finally:
+        up.stop()
+    # A server whose certificate does not chain to the roots: UploadFailure, nothing sent.
+    bad = Uploads(tls=(pki_other["server_cert"], pki_other["server_key"]))
+    try:
+        m = csms.mark()
+        csms.call("GetLog", {"logType": "SecurityLog", "requestId": 31, "retries": 0,
+                             "log": {"remoteLocation": bad.url + "/s.log"}})
+        csms.wait_for(lambda: ("UploadFailure", 31) in statuses(csms, m), 20, "UploadFailure")
+        assert bad.got == []
+    finally:
+        bad.stop()
