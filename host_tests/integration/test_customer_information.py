@@ -58,6 +58,8 @@ def test_report_clear_and_gone_after_reboot(make_csms, make_station, kit, tmp_pa
     status, data = report(csms, 5, clear=True, idToken=tok("CACHE-1"))
     assert "AuthorizationCache" in data, data
     assert report(csms, 6, idToken=tok("CACHE-1")) == ("Accepted", "")
+    # TC_N_31_CS: clear and report, nothing held -> one message, no data.
+    assert report(csms, 12, clear=True, idToken=tok("NOBODY-2")) == ("Accepted", "")
     # TC_N_32_CS: clear without report -> one message saying it is cleared.
     status, data = report(csms, 7, clear=True, report_=False, idToken=tok("NOBODY"))
     assert status == "Accepted" and data.startswith("Cleared")
