@@ -39,7 +39,9 @@ MEASURANDS = (
 )  # what the HAL Meter/ControlPilot can deliver
 TX_POINTS = ("EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")  # no bay sensor, no signed data
 ID_TOKEN_TYPES = ("Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization")
-DELTA8 = (("P", "Delta", 1, 8),)  # preconfigured Delta monitor, severity 8 Informational (see standard.py header)
+DELTA8 = (("P", "Delta", 1, 8),)
+# Hard-wired Delta monitor on a hardware Problem variable, severity 1 HardwareFailure (N07, diag/faults.py).
+HW_PROBLEM = (("H", "Delta", 1, 1),)  # preconfigured Delta monitor, severity 8 Informational (see standard.py header)
 
 # Limits the firmware can honour (factory values and SetVariables are checked against them; the
 # report shows them as minLimit/maxLimit, so a CSMS sees the truth).
@@ -171,8 +173,8 @@ OVERLAY = (
                 0,
                 (
                     V("ActiveNetworkProfile", "ROM", "1", dt="integer"),  # errata 2.40: required, integer
-                    # Empty: no use case that transfers files (GetLog N01, UpdateFirmware L01) has a handler yet.
-                    V("FileTransferProtocols", "ROC", "", values=("FTP", "FTPS", "HTTP", "HTTPS", "SFTP")),
+                    # What comm/http.py speaks: UpdateFirmware (L01) downloads and GetLog (N01) uploads, http:// and https://.
+                    V("FileTransferProtocols", "ROC", "HTTP,HTTPS", values=("FTP", "FTPS", "HTTP", "HTTPS", "SFTP")),
                     V("HeartbeatInterval", "RWPM", "300", mn=1),  # ours until BootNotification sets it
                     V("MessageTimeout", "ROPMF", "30", inst="Default", mn=1, mx=MAX_TIMEOUT_S),  # TC_B_39_CS: read-only
                     V("MessageAttemptInterval", "RWPM", "60", inst="TransactionEvent", mn=0, unit="s"),  # ours
@@ -430,6 +432,17 @@ OVERLAY = (
                     V("Energy", "ROM", "0", unit="Wh"),
                     V("ACCurrent", "ROM", "0"),
                     V("ACVoltage", "ROM", "0"),
+                    # The meter stopped answering (diag/faults.py): HardwareFailure, hard-wired (N07).
+                    V("Problem", "ROM", "false", mon=HW_PROBLEM),
+                ),
+            ),
+            (
+                "RCD",
+                None,
+                1,
+                (
+                    V("Tripped", "ROM", "false"),  # residual current trip (GroundFailure)
+                    V("Problem", "ROM", "false", mon=HW_PROBLEM),
                 ),
             ),
             (
@@ -444,7 +457,7 @@ OVERLAY = (
                 1,
                 (
                     V("Active", "ROM", "false"),
-                    V("Problem", "ROM", "false", mon=(("H", "Delta", 1, 1),)),  # welded contact: HardwareFailure
+                    V("Problem", "ROM", "false", mon=HW_PROBLEM),  # welded / not closing: HardwareFailure
                 ),
             ),
             (
@@ -479,8 +492,9 @@ ROOT_TABLES = (
     "LOCAL_AUTH_LIST_CTRLR",
     "SMART_CHARGING_CTRLR",
     "RESERVATION_CTRLR",
-    # FIRMWARE (L01) is not declared: no UpdateFirmware handler exists yet; SECURITY_CERTIFICATES is
-    # the VARIABLES of the A02/A03 block (host_tests/portable/test_capabilities.py keeps this true).
+    "FIRMWARE",  # L01: UpdateFirmware (core/blocks/l_firmware)
+    # SECURITY_CERTIFICATES is the VARIABLES of the A02/A03 block (host_tests/portable/test_capabilities.py
+    # keeps this true).
 )
 
 HEADER = '''\

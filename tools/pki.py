@@ -174,6 +174,40 @@ def generate_successor_root(pki, out_dir, name="FlexCharge Test Root CA 2", serv
     return paths
 
 
+def generate_firmware_pki(out_dir, key_type="ec", org="FlexCharge Maker", prefix="mfr"):
+    """A manufacturer root CA and a firmware signing certificate it issued (L01: the station
+    checks signingCertificate against its ManufacturerRootCertificates). Writes
+    <prefix>_ca.pem/.key and <prefix>_signer.pem/.key; returns {"ca", "ca_key", "signer",
+    "signer_key"} (absolute paths)."""
+    os.makedirs(out_dir, exist_ok=True)
+    out_dir = os.path.abspath(out_dir)
+    ca_key = new_key(key_type)
+    ca_subject = _name(org + " Firmware Root", org)
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca = _build(ca_subject, ca_subject, ca_key.public_key(), ca_key, 730, [
+        (x509.BasicConstraints(ca=True, path_length=None), True),
+        (_key_usage(ca_key, ca=True), True),
+        (ca_ski, False),
+    ])
+    key = new_key(key_type)
+    signer = _build(_name(org + " Firmware Signing", org), ca_subject, key.public_key(), ca_key, 365, [
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                       data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                       encipher_only=False, decipher_only=False), True),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), False),
+        (x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False),
+        (x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), False),
+    ])
+    paths = {k: os.path.join(out_dir, "%s_%s" % (prefix, f)) for k, f in
+             (("ca", "ca.pem"), ("ca_key", "ca.key"), ("signer", "signer.pem"), ("signer_key", "signer.key"))}
+    _write(paths["ca"], _cert_pem(ca))
+    _write(paths["ca_key"], _key_pem(ca_key))
+    _write(paths["signer"], _cert_pem(signer))
+    _write(paths["signer_key"], _key_pem(key))
+    return paths
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Generate a test PKI (root CA, CSMS server cert, station client cert).")
     ap.add_argument("out_dir")

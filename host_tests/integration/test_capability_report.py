@@ -43,9 +43,9 @@ def test_report_declares_only_what_the_station_does(make_csms, make_station, kit
     assert sc["value"] == "false" and sc["mutability"] == "ReadOnly", sc
     en = inv[("SmartChargingCtrlr", None, "Enabled", None)]
     assert en["value"] == "false" and en["mutability"] == "ReadOnly", en
-    assert inv[("OCPPCommCtrlr", None, "FileTransferProtocols", None)].get("value") == ""
+    assert inv[("OCPPCommCtrlr", None, "FileTransferProtocols", None)].get("value") == "HTTP,HTTPS"  # GetLog (N01)
     names = set(k[2] for k in inv)
-    for gone in ("AllowNewSessionsPendingFirmwareUpdate",):
+    assert "AllowNewSessionsPendingFirmwareUpdate" in names  # declared with UpdateFirmware (L01)
         assert gone not in names, gone
     # Issue 10: the certificate handlers exist, so their variables are declared, and the handlers answer.
     for there in ("CertSigningRepeatTimes", "MaxCertificateChainSize", "CertificateEntries"):

@@ -62,7 +62,7 @@ def test_standard_values_and_addressing():
     assert dm.get_int("OCPPCommCtrlr", "MessageTimeout", 0, instance="Default") == 30
     assert dm.get_int("OCPPCommCtrlr", "NoSuchThing", 42) == 42
     assert dm.get_bool("OCPPCommCtrlr", "UnlockOnEVSideDisconnect") is True
-    assert dm.get_list("OCPPCommCtrlr", "FileTransferProtocols") == ()  # no file transfer use case yet
+    assert dm.get_list("OCPPCommCtrlr", "FileTransferProtocols") == ("HTTP", "HTTPS")  # UpdateFirmware (L01), GetLog (N01)
     assert dm.get("EVSE", "AvailabilityState", evse=1) == "Available"
     assert dm.get("EVSE", "AvailabilityState") is None  # EVSE needs its evse id
     assert dm.get("EVSE", "AvailabilityState", evse=3) is None

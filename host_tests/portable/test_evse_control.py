@@ -101,3 +101,34 @@ def test_pilot_events_on_every_change_only():
                   {"event": "pilot", "evse": 1, "duty": 53.3, "contactor": True},
                   {"event": "pilot", "evse": 1, "duty": 100.0, "contactor": True},
                   {"event": "pilot", "evse": 1, "duty": 100.0, "contactor": False}]
+
+
+def test_silent_meter_and_welding_are_reported_once_through_on_fault():
+    # Issue 11 fault reporting: faults only the controller sees go to diag/faults.py.
+    from flexcharge.core.blocks.e_transactions.evse_control import METER_FAILURE, METER_MISSES
+
+    b, ctl = make()
+    got = []
+    ctl.on_fault = lambda evse, code, active: got.append((evse, code, active))
+
+    class Dead:
+        def read(self):
+            raise OSError("no answer")
+
+    good = ctl.meter
+    ctl.meter = Dead()
+    for _ in range(METER_MISSES + 2):
+        assert ctl.reading() is None
+    assert got == [(1, METER_FAILURE, True)]
+    ctl.meter = good
+    assert ctl.reading() is not None
+    assert got[-1] == (1, METER_FAILURE, False)
+    del got[:]
+    c(b, cmd="plug", evse=1, connector=1)
+    c(b, cmd="ev", evse=1, state="C")
+    ctl.apply(16)
+    assert ctl.closed()
+    c(b, cmd="fault", evse=1, code=WELDED)  # the simulated contacts weld while closed
+    ctl.apply(0)
+    ctl.apply(0)
+    assert got == [(1, WELDED, True)], got

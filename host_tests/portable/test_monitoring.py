@@ -171,7 +171,7 @@ def test_monitoring_base_tc_n_05_06_41():
     cs = [{"component": {"name": "ChargingStation"}, "variable": {"name": "AvailabilityState"}}]
     assert h("GetMonitoringReport", {"requestId": 2, "componentVariable": cs})["status"] == "EmptyResultSet"
     s, got = report(h, st)
-    assert set(g[0] for g in got) == {"PowerContactor"}  # only hard-wired ones remain
+    assert set(g[0] for g in got) == {"PowerContactor", "RCD", "ControlMetering"}  # only hard-wired ones remain
     assert h("SetMonitoringBase", {"monitoringBase": "All"})["status"] == "Accepted"
     s, got = report(h, st, componentVariable=cs)
     assert len(got) == 1

@@ -61,6 +61,8 @@ class Rpc:
         # Size in bytes of the CSMS message being handled: the BytesPerMessage checks (B06.FR.17,
         # B08.FR.18, N04.FR.09...) read it instead of serialising the payload again.
         self.rx_size = 0
+        # Metrics (diag/metrics.py): messages sent, received, CALLERRORs sent, CALLERRORs received.
+        self.counts = [0, 0, 0, 0]
 
     # -- link ---------------------------------------------------------------
     def attach(self, ws):
@@ -80,6 +82,7 @@ class Rpc:
         if self.trace is not None:
             self.trace(">", text)
         await ws.send(text)
+        self.counts[0] += 1
 
     # -- station -> CSMS ----------------------------------------------------
     async def call(self, action, payload, timeout_s=30, on_result=None):
@@ -115,6 +118,7 @@ class Rpc:
         if n < 0:
             n = len(b)
         self.rx_size = n
+        self.counts[1] += 1
         if self.trace is not None:
             self.trace("<", data if isinstance(data, str) else bytes(b[:n]).decode())
         # Part 4 §4.1.2: the message MUST be valid JSON; MicroPython's json.loads is lenient
@@ -190,6 +194,7 @@ class Rpc:
             desc = msg[3] if len(msg) > 3 and isinstance(msg[3], str) else ""
             det = msg[4] if len(msg) > 4 and isinstance(msg[4], dict) else {}
             p[3] = CallError(code, desc, det)
+            self.counts[3] += 1
         p[2].set()
 
     async def _on_unreadable(self, b, chk, code=RPC_FRAMEWORK_ERROR, why=None):
@@ -222,6 +227,7 @@ class Rpc:
         await self._reply_error(mid, code, why)
 
     async def _reply_error(self, mid, code, description, details=None):
+        self.counts[2] += 1
         try:
             await self._send(encode_error(mid, code, description, details))
         except Exception as e:

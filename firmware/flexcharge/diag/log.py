@@ -19,6 +19,9 @@ class Logger:
         self.tag = tag
         self._t0 = ticks_ms()
         self.counts = [0, 0]  # warnings, errors: a cheap health metric
+        # The log ring on flash (diag/ring.py), set by the composition root once storage and
+        # clock exist: callable(level letter, source, message). stderr output is unchanged.
+        self.sink = None
 
     def _w(self, lvl, msg):
         if lvl >= WARN:
@@ -30,6 +33,11 @@ class Logger:
             self.stream.write("%7d.%03d %s %s %s\n" % (t // 1000, t % 1000, _NAMES[lvl], self.tag, msg))
         except Exception:
             pass  # a broken log sink must never stop the station
+        if self.sink is not None:
+            try:
+                self.sink(_NAMES[lvl], self.tag, msg)
+            except Exception:
+                pass  # a full or failing flash must never stop the station
 
     def debug(self, msg):
         self._w(DEBUG, msg)

@@ -25,6 +25,36 @@ class SecurityLog:
         """Everything kept, oldest first (what GetLog SecurityLog uploads)."""
         return (self.storage.read(PREVIOUS) or b"") + (self.storage.read(CURRENT) or b"")
 
+    def lines_in(self, oldest=None, latest=None):
+        """Lines (bytes, oldest first) whose time is within [oldest, latest] (ints or None),
+        read line by line from the files: GetLog streams them (N01.FR.03)."""
+        from flexcharge.core.timefmt import scan
+
+        for name in (PREVIOUS, CURRENT):
+            try:
+                f = self.storage.open(name, "rb")
+            except OSError:
+                continue
+            try:
+                while True:
+                    line = f.readline()
+                    if not line:
+                        break
+                    if line[-1:] != b"\n":
+                        continue  # torn
+                    if oldest is not None or latest is not None:
+                        try:
+                            r = scan(line[: line.find(b" ")].decode())
+                        except (ValueError, UnicodeError):
+                            r = None
+                        if r is None:
+                            continue
+                        if (oldest is not None and r[0] < oldest) or (latest is not None and r[0] > latest):
+                            continue
+                    yield line
+            finally:
+                f.close()
+
     def clear(self):
         self.storage.remove(PREVIOUS)
         self.storage.remove(CURRENT)

@@ -27,6 +27,16 @@ class Storage:
     def names(self, prefix=""):
         raise Unsupported
 
+    # Append-only files (log ring): append(name, bytes), size(name) -> int, open(name, mode) -> file.
+    def append(self, name, data):
+        raise Unsupported
+
+    def size(self, name):
+        raise Unsupported
+
+    def open(self, name, mode="rb"):
+        raise Unsupported
+
 
 class Clock:
     """Wall clock in Unix seconds (UTC). set() is called with the CSMS's time (B01.FR.06)."""

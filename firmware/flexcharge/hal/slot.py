@@ -105,6 +105,47 @@ class FileSlot(FirmwareSlot):
         self._size = 0
         self._expect = size
 
+    def resume(self, version):
+        """Go on writing the inactive slot's partial image of `version` after a power loss or
+        a restart (L01: download resumed with an HTTP Range). Re-hashes what is on flash and
+        returns its size, the offset to resume from; 0 when there is nothing to resume."""
+        t = self.inactive()
+        if self._s["pending"] is not None or self._s["version"].get(t) != version or t in self._s["sha256"]:
+            self.begin(version)
+            return 0
+        if self._f is not None:
+            self._f.close()
+        h = hashlib.sha256()
+        n = 0
+        try:
+            with open(self.path(t), "rb") as f:
+                while True:
+                    b = f.read(_CHUNK)
+                    if not b:
+                        break
+                    h.update(b)
+                    n += len(b)
+        except OSError:
+            pass
+        self._f = open(self.path(t), "ab")
+        self._h = h
+        self._size = n
+        self._expect = None
+        return n
+
+    def written(self):
+        return self._size
+
+    def abort(self):
+        """Drop the partial image (its bytes stay until the next begin())."""
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+    def sync(self):
+        if self._f is not None:
+            sync_file(self._f)
+
     def write(self, chunk):
         if self._f is None:
             raise SlotError("begin() first")
@@ -160,7 +201,7 @@ class FileSlot(FirmwareSlot):
         if p is None:
             return "normal"
         if self._s["tries"] >= self.max_tries:
-            self.rollback()
+            self.fail_pending()
             return "rollback"
         self._s["tries"] += 1
         self._save()
@@ -174,6 +215,21 @@ class FileSlot(FirmwareSlot):
         self._s["pending"] = None
         self._s["tries"] = 0
         self._save()
+
+    def fail_pending(self):
+        """Roll back, remembering the failed version until take_failed(): the old firmware
+        reports InstallationFailed once online."""
+        p = self._s["pending"]
+        if p is not None:
+            self._s["failed"] = self._s["version"].get(p)
+        self.rollback()
+
+    def take_failed(self):
+        """Version of an image that was rolled back since the last call, else None."""
+        v = self._s.pop("failed", None)
+        if v is not None:
+            self._save()
+        return v
 
     def rollback(self):
         self._s["pending"] = None

@@ -39,6 +39,20 @@ class FileStorage(Storage):
             sync_file(f)
         os.rename(tmp, self._p(name))
 
+    # Append-only logs (diag/ring.py): no atomic rename, a torn last record is the reader's problem.
+    def append(self, name, data):
+        with open(self._p(name), "ab") as f:
+            f.write(data)
+
+    def size(self, name):
+        try:
+            return os.stat(self._p(name))[6]
+        except OSError:
+            return 0
+
+    def open(self, name, mode="rb"):
+        return open(self._p(name), mode)
+
     def remove(self, name):
         try:
             os.remove(self._p(name))

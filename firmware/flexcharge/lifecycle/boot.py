@@ -40,7 +40,18 @@ from flexcharge.core.blocks.a_security.renewal import CertificateRenewal
 from flexcharge.core.blocks.b_provisioning.network import NetworkProfiles
 from flexcharge.core.blocks.m_certificates.certificates import Certificates
 from flexcharge.diag.securitylog import SecurityLog
+from flexcharge.diag.ring import LogRing
+from flexcharge.diag.faults import FaultReporter
+from flexcharge.diag.metrics import Metrics
+from flexcharge.core.blocks.n_diagnostics.logs import Logs
+from flexcharge.core.blocks.n_diagnostics.customer import CustomerInformation
+from flexcharge.core import timefmt
 from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
+from flexcharge.core.blocks.l_firmware.firmware import Firmware
+from flexcharge.lifecycle import slots
+from flexcharge.lifecycle.update import Updater
+from flexcharge.comm import http
+import flexcharge
 from flexcharge.core.blocks.j_meter_values.metering import MeterFeed
 
 EXIT_OK = 0
@@ -62,13 +73,24 @@ class App:
         self.exit_code = EXIT_OK
         self._done = asyncio.Event()
         storage = board.storage
+        # DiagnosticsLog (N01): every log line at the logger's level also goes to the ring on flash.
+        self.diaglog = LogRing(storage, board.clock.now)
+        log.sink = self.diaglog.append
 
         info = _read_json(storage, _BOOT_FILE) or {}
         self.boot_count = info.get("count", 0) + 1
         reason = info.get("reason") or _CAUSE_REASON.get(board.reset.cause(), "PowerUp")
         info["count"] = self.boot_count
+        causes = info.get("causes") or {}  # metric: reset causes, persisted with the boot count
+        causes[reason] = causes.get(reason, 0) + 1
+        info["causes"] = causes
+        self.metrics = Metrics(log, self.boot_count, causes)
         storage.write(_BOOT_FILE, json.dumps(info))  # before any message id is used
 
+        image_version = getattr(flexcharge, "IMAGE_VERSION", None)
+        if image_version:
+            # Running an installed update image: it names its own version (L01, firmwareVersion).
+            config["firmware_version"] = image_version
         self.dm = dm = DeviceModel(storage, log)
         profile = versions.get(config["ocpp_versions"][0])
         self.station = st = Station(config, board, dm, profile, log, self.boot_count)
@@ -86,6 +108,11 @@ class App:
         self.reset = Reset(st, tx, self.status)
         self.reservation = Reservation(st, self.status, tx, self.availability)
         tx.reservation = self.reservation
+        # Faults -> Faulted, NotifyEvent on <component>.Problem (hard-wired monitor, N07), log record.
+        self.faults = FaultReporter(st, self.status)
+        self.status.overrides.insert(0, self.faults.override)  # Faulted outranks Unavailable/Reserved
+        for s in tx.slots:
+            s.ctl.on_fault = self.faults.on_control_fault
         self.trigger.triggers["TransactionEvent"] = lambda p: tx.trigger_transaction_event(_evse_of(p))
         self.trigger.triggers["MeterValues"] = lambda p: tx.trigger_meter_values(_evse_of(p))
         self.seclog = SecurityLog(storage)
@@ -101,7 +128,18 @@ class App:
         self.renewal = CertificateRenewal(st, self.certs, self.security, lambda why: self.session.restart(why),
                                           lambda: self.attempt()[1], storage)
         self.trigger.triggers["SignChargingStationCertificate"] = self.renewal.trigger  # A02
+        fs = board.slot if board.slot is not None else slots.open_slots(storage.root)
+        self.updater = Updater(storage, fs, getattr(board, "name", "unix"), log)
+        self.firmware = Firmware(st, self.updater, tx, self.status, self.security, self._manufacturer_roots,
+                                 http.get, self._download_tls)
+        self.trigger.triggers["FirmwareStatusNotification"] = self.firmware.trigger
         self.monitoring = Monitoring(st)
+        # N01 GetLog: the diag layer's two logs, streamed line by line.
+        self.logs = Logs(st, {"DiagnosticsLog": self._diag_lines, "SecurityLog": self.seclog.lines_in},
+                         tls=self._download_tls)
+        self.trigger.triggers["LogStatusNotification"] = self.logs.trigger  # the real upload status
+        # An uploaded DiagnosticsLog ends with the current figures.
+        self.logs.before = lambda t: self.metrics.report() if t == "DiagnosticsLog" else None
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
         self.blocks = (
@@ -116,6 +154,7 @@ class App:
             self.heartbeat,
             self.trigger,
             self.monitoring,
+            self.logs,
             self.auth,
             tx,
             self.availability,
@@ -123,6 +162,8 @@ class App:
             self.reservation,
             Remote(st, tx, self.reservation),
             DataTransfer(st),  # P01/P02 with the board's vendor extensions
+            self.firmware,  # L01-L04
+            CustomerInformation(st, self.auth, tx),  # N09/N10 over the cache, local list and tx queue
             MeterFeed(st),  # measured values into the device model (N07 monitors on Power...)
         )
         for t in standard.TABLES:
@@ -143,9 +184,19 @@ class App:
         st.reset_hook = lambda reason, evse=None: self.request_reset(reason)
         self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
         st.rpc = self.rpc
+        m = self.metrics
+        m.rpc = self.rpc
+        m.faults = self.faults
+        m.queues = {"tx": lambda: len(tx.queue), "security": self.security.queued,
+                    "events": lambda: len(self.monitoring.engine._queue)}
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
         self.rx = None  # the receive buffer: see _connect
         board.listener = self._hw_event
+
+    def _diag_lines(self, oldest=None, latest=None):
+        # The uploaded DiagnosticsLog: one readable line per ring record.
+        for t, lvl, src, msg in self.diaglog.records_in(oldest, latest):
+            yield ("%s %s %s %s\n" % (timefmt.iso(t), lvl, src, msg)).encode()
 
     # -- configuration ----------------------------------------------------------
     def _factory(self, dm, cfg):
@@ -169,6 +220,19 @@ class App:
                          ("FirmwareVersion", "firmware_version")):
             if cfg.get(key):
                 dm.set_internal("ChargingStation", var, cfg[key])
+
+    def _manufacturer_roots(self):
+        # L01.FR.02: firmware signing certificates chain to a ManufacturerRootCertificate.
+        certs = getattr(self, "certs", None)
+        if certs is not None:
+            return certs.anchors_der("ManufacturerRootCertificate")
+        return _pem_ders(self.config["tls"].get("manufacturer_ca"))
+
+    def _download_tls(self):
+        # https:// downloads are verified against the installed CSMS roots, host name included.
+        certs = getattr(self, "certs", None)
+        ders = certs.anchors_der("CSMSRootCertificate") if certs is not None else _pem_ders(self.config["tls"].get("ca"))
+        return profiles.verifying_context(ders)
 
     def _comm_setting(self, name):
         return self.dm.get_int("OCPPCommCtrlr", name, 0)
@@ -205,6 +269,7 @@ class App:
         self.certificates.connected(sp >= 2)
         self.renewal.connected(sp)
         self.network.connected()
+        self.metrics.connected()
         self.station.report("connected", {"url": self.attempt()[0], "subprotocol": ws.subprotocol})
         self.station.set_online(True)
 
@@ -229,6 +294,8 @@ class App:
             self.shutdown(EXIT_OK)
         else:
             # plug/unplug/ev/load/fault/clear_fault/tag; the Transactions block refreshes Status too.
+            if kind == "fault" or kind == "clear_fault":
+                self.faults.on_board_event(kind, data)
             self.tx.on_hw_event(kind, data)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -264,6 +331,8 @@ class App:
             loops.start("heartbeat", self.heartbeat.run()),
         ]
         tasks.append(asyncio.create_task(feeder(self.board.watchdog, self.log, loops=loops)))
+        self.metrics.report()  # boot count and reset causes in the log at every start
+        tasks.append(asyncio.create_task(self.metrics.run()))
         await self._done.wait()
         self.log.info("stopping (exit %d)" % self.exit_code)
         try:
@@ -285,6 +354,18 @@ def _tx_id(transactions, evse_id):
 def _evse_of(payload):
     e = payload.get("evse")
     return e.get("id") if isinstance(e, dict) else None
+
+
+def _pem_ders(path):
+    if not path:
+        return []
+    from flexcharge.security.x509 import pem_to_ders
+
+    try:
+        with open(path, "rb") as f:
+            return pem_to_ders(f.read())
+    except (OSError, ValueError):
+        return []
 
 
 def _read_json(storage, name):

@@ -160,3 +160,17 @@ def transport(profile, url, identity, password=None, ca=None, cert=None, key=Non
     # The host name (or IP address) of the URL is always checked: MicroPython skips the
     # check when server_hostname is None.
     return (ctx, host, headers)
+
+
+def verifying_context(ca_ders):
+    """An ssl context that verifies the server against ca_ders (DER list): HTTPS downloads and
+    uploads (L01, N01). The caller passes the host name (comm/http.py always does)."""
+    import ssl
+
+    if not ca_ders:
+        raise ConfigError("no CA certificate to verify the server with")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default verifies nothing
+    for der in ca_ders:
+        ctx.load_verify_locations(cadata=der)
+    return ctx

@@ -80,7 +80,7 @@ DEVICE_DATA_CTRLR = (
 OCPP_COMM_CTRLR = (
     ('OCPPCommCtrlr', None, 0, (
         ('ActiveNetworkProfile', None, 'ROM', 'integer', None, None, None, None, '1'),
-        ('FileTransferProtocols', None, 'ROC', 'MemberList', None, None, None, ('FTP', 'FTPS', 'HTTP', 'HTTPS', 'SFTP'), ''),
+        ('FileTransferProtocols', None, 'ROC', 'MemberList', None, None, None, ('FTP', 'FTPS', 'HTTP', 'HTTPS', 'SFTP'), 'HTTP,HTTPS'),
         ('HeartbeatInterval', None, 'RWPM', 'integer', 's', 1, None, None, '300'),
         ('MessageTimeout', 'Default', 'ROPMF', 'integer', 's', 1, 536870, None, '30'),
         ('MessageAttemptInterval', 'TransactionEvent', 'RWPM', 'integer', 's', 0, None, None, '60'),
@@ -247,6 +247,11 @@ HARDWARE = (
         ('Energy', None, 'ROM', 'decimal', 'Wh', None, None, None, '0'),
         ('ACCurrent', None, 'ROM', 'decimal', 'A', None, None, None, '0'),
         ('ACVoltage', None, 'ROM', 'decimal', 'V', None, None, None, '0'),
+        ('Problem', None, 'ROM', 'boolean', None, None, None, None, 'false', (('H', 'Delta', 1, 1),)),
+    )),
+    ('RCD', None, 1, (
+        ('Tripped', None, 'ROM', 'boolean', None, None, None, None, 'false'),
+        ('Problem', None, 'ROM', 'boolean', None, None, None, None, 'false', (('H', 'Delta', 1, 1),)),
     )),
     ('CPPWMController', None, 1, (
         ('State', None, 'ROM', 'string', None, None, None, None, 'A'),
@@ -278,4 +283,5 @@ TABLES = (
     LOCAL_AUTH_LIST_CTRLR,
     SMART_CHARGING_CTRLR,
     RESERVATION_CTRLR,
+    FIRMWARE,
 )

@@ -12,6 +12,8 @@
 from flexcharge.hal import iec61851 as cp
 
 WELDED = "ContactorWelded"
+METER_FAILURE = "MeterFailure"
+METER_MISSES = 3  # consecutive failed readings before the meter counts as silent
 
 
 class EvseControl:
@@ -22,6 +24,11 @@ class EvseControl:
         self.contactor = getattr(board, "contactors", {}).get(eid)
         self.meter = getattr(board, "meters", {}).get(eid)
         self.fault = None  # latched controller fault (welding), cleared by clear_fault()
+        # callable(evse_id, code, active) set by the composition root (diag/faults.py): the faults
+        # only this controller sees reach the Faulted status, NotifyEvent and the log.
+        self.on_fault = None
+        self._misses = 0
+        self.meter_silent = False
 
     # -- inputs ------------------------------------------------------------------------
     def plugged_connector(self):
@@ -56,9 +63,27 @@ class EvseControl:
         if self.meter is None:
             return None
         try:
-            return self.meter.read()
+            r = self.meter.read()
         except Exception:
-            return None
+            r = None
+        if r is None:
+            self._misses += 1
+            if self._misses >= METER_MISSES and not self.meter_silent:
+                self.meter_silent = True
+                self._report(METER_FAILURE, True)
+        else:
+            self._misses = 0
+            if self.meter_silent:
+                self.meter_silent = False
+                self._report(METER_FAILURE, False)
+        return r
+
+    def _report(self, code, active):
+        if self.on_fault is not None:
+            try:
+                self.on_fault(self.evse.id, code, active)
+            except Exception:
+                pass  # reporting must never stop the controller
 
     def energy_wh(self):
         r = self.reading()
@@ -103,9 +128,12 @@ class EvseControl:
             return
         c.open()
         # Welding check: commanded open but the feedback still reads closed.
-        if c.welded():
+        if c.welded() and self.fault != WELDED:
             self.fault = WELDED
+            self._report(WELDED, True)
 
     def clear_fault(self):
         if self.contactor is None or not self.contactor.welded():
+            if self.fault is not None:
+                self._report(self.fault, False)
             self.fault = None
