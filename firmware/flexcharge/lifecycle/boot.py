@@ -37,6 +37,7 @@ from flexcharge.core.blocks.a_security.events import SecurityEvents
 from flexcharge.core.blocks.a_security.password import PasswordUpdate
 from flexcharge.diag.securitylog import SecurityLog
 from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
+from flexcharge.core.blocks.k_smart_charging.profiles import SmartCharging
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -89,6 +90,9 @@ class App:
         self.monitoring = Monitoring(st)
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
+        self.remote = Remote(st, tx, self.reservation)
+        self.smart = SmartCharging(st, tx)  # K: after Transactions (its start() sees recovered transactions)
+        self.remote.smart = self.smart
         self.blocks = (
             self.security,
             self.password,
@@ -103,7 +107,8 @@ class App:
             self.availability,
             self.reset,
             self.reservation,
-            Remote(st, tx, self.reservation),
+            self.remote,
+            self.smart,
             DataTransfer(st),  # P01/P02 with the board's vendor extensions
         )
         for t in standard.TABLES:
