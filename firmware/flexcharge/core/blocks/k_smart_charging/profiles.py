@@ -11,6 +11,7 @@
 # All profiles set by the CSMS have chargingLimitSource CSO (K09: no EMS/SO source on our boards;
 # a board with an EMS input would add its limit through Transactions.current_limits as well).
 from flexcharge.core.router import Block, Reply, on
+from flexcharge.comm.errors import CallError, NOT_SUPPORTED
 from flexcharge.core import timefmt
 from flexcharge.core.blocks.k_smart_charging import composite as cmp
 from flexcharge.core.blocks.k_smart_charging.store import ProfileStore, entry
@@ -71,6 +72,12 @@ class SmartCharging(Block):
     def enabled(self):
         dm = self.station.dm
         return dm.get_bool(_C, "Available", True) and dm.get_bool(_C, "Enabled", True)
+
+    def _gate(self):
+        # K01.FR.29 / TC_K_15_CS: a station without smart charging (factory Available false) answers
+        # CALLERROR NotSupported (Part 4: known action, not supported here).
+        if not self.station.dm.get_bool(_C, "Available", True):
+            raise CallError(NOT_SUPPORTED, "SmartChargingCtrlr.Available is false")
 
     def _figures(self):
         try:
@@ -188,6 +195,7 @@ class SmartCharging(Block):
     # -- K01 SetChargingProfile ---------------------------------------------------------------
     @on("SetChargingProfile")
     def set_charging_profile(self, p):
+        self._gate()
         if not self.enabled():
             return {"status": REJECTED, "statusInfo": _reason("NotEnabled")}
         evse_id = p["evseId"]
@@ -229,6 +237,7 @@ class SmartCharging(Block):
     # -- K09 GetChargingProfiles ------------------------------------------------------------------
     @on("GetChargingProfiles")
     def get_charging_profiles(self, p):
+        self._gate()
         crit = p["chargingProfile"]
         evse_id = p.get("evseId")
         ids = crit.get("chargingProfileId")
@@ -272,6 +281,7 @@ class SmartCharging(Block):
     # -- K10 ClearChargingProfile -------------------------------------------------------------------
     @on("ClearChargingProfile")
     def clear_charging_profile(self, p):
+        self._gate()
         pid = p.get("chargingProfileId")
         crit = p.get("chargingProfileCriteria")
         if pid is None and crit is None:
@@ -297,6 +307,7 @@ class SmartCharging(Block):
     # -- K08 GetCompositeSchedule -----------------------------------------------------------------
     @on("GetCompositeSchedule")
     def get_composite_schedule(self, p):
+        self._gate()
         st = self.station
         evse_id = p["evseId"]
         unit = p.get("chargingRateUnit") or "A"
