@@ -116,7 +116,7 @@ def compose(entries, evse_id, t0, t1, max_current, phases, voltage, tx_start=Non
     """Composite schedule of evse_id (0: the station) over [t0, t1).
 
     Returns [(start, end, amps_per_phase, numberPhases)], merged where equal; amps are floats
-    rounded to 0.1 A. tx_id: the running transaction (TxProfiles of others do not apply)."""
+    rounded down to 0.1 A. tx_id: the running transaction (TxProfiles of others do not apply)."""
     layers = []  # per purpose rank: list of segment lists, best first
     for purpose in ((MAXP,) if evse_id == 0 else (TX, TXDEF, MAXP)):
         segs = []
@@ -156,7 +156,8 @@ def compose(entries, evse_id, t0, t1, max_current, phases, voltage, tx_start=Non
                 amps = a
             if li < 2 or evse_id == 0:
                 nph = n
-        amps = int(amps * 10 + 0.5) / 10 if amps > 0 else 0.0
+        # rounded down to 0.1 A: the composite never exceeds a limit by rounding (hypothesis property)
+        amps = int(amps * 10 + 1e-6) / 10 if amps > 0 else 0.0
         if out and out[-1][2] == amps and out[-1][3] == nph:
             out[-1] = (out[-1][0], pts[i + 1], amps, nph)
         else:
@@ -182,6 +183,6 @@ def schedule_periods(comp, t0, unit, voltage):
     """GetCompositeSchedule's chargingSchedulePeriod list from compose() output."""
     out = []
     for lo, _, amps, n in comp:
-        lim = amps if unit == "A" else int(amps * voltage * n + 0.5)
+        lim = amps if unit == "A" else int(amps * voltage * n + 1e-6)
         out.append({"startPeriod": lo - t0, "limit": float(lim), "numberPhases": n})
     return out

@@ -336,7 +336,7 @@ class SmartCharging(Block):
             return mx, ph, (evs[0].voltage if evs else 230), None, None
         e = st.evse(evse_id)
         t = self.tx.active(evse_id)
-        tx_start = int(t.started_at) if t is not None else None
+        tx_start = int(getattr(t, "started_at", 0) or st.now()) if t is not None else None
         return e.max_current, e.phases, e.voltage, tx_start, (t.id if t is not None else None)
 
     def _pending_entries(self, evse_id, now):
