@@ -318,7 +318,8 @@ class SmartCharging(Block):
         now = int(st.now())
         dur = p["duration"]
         mx, ph, volt, tx_start, tx_id = self._params(evse_id)
-        comp = cmp.compose(self.store.entries + self._pending_entries(evse_id, now), evse_id, now, now + dur,
+        # duration 0: still one period (chargingSchedulePeriod has minItems 1): the limit now
+        comp = cmp.compose(self.store.entries + self._pending_entries(evse_id, now), evse_id, now, now + max(dur, 1),
                            mx, ph, volt, tx_start, tx_id)
         return {"status": ACCEPTED, "schedule": {
             "evseId": evse_id, "duration": dur, "scheduleStart": timefmt.iso(now), "chargingRateUnit": unit,
