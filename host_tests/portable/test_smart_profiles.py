@@ -151,3 +151,20 @@ def test_not_supported_when_not_available():
         assert False, "no CallError"
     except CallError as e:
         assert e.code == "NotSupported"
+
+
+def test_board_limit_input_is_one_more_limit():
+    class Ems:
+        def amps(self):
+            return 12
+
+    st = OpsStation()
+    for e in st.evses:
+        e.max_current, e.phases, e.voltage = 32, 3, 230
+    st.board.limit_inputs = {1: Ems()}
+    tx = FakeTx()
+    tx.current_limits = []
+    tx.rate_changed = lambda evse_id, report=True: None
+    SmartCharging(st, tx)
+    assert len(tx.current_limits) == 2
+    assert tx.current_limits[1](1) == 12 and tx.current_limits[1](2) is None

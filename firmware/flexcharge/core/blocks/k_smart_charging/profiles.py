@@ -43,6 +43,10 @@ class SmartCharging(Block):
         self.limits = {}  # evse id -> amps per phase now (None: no profile applies)
         self.pending = {}  # evse id -> (profile, since): K05 profile waiting for its transaction
         transactions.current_limits.append(self.limit)
+        # An EMS input of the board (hal.LimitInput) is one more limit, the lower one wins.
+        inputs = getattr(station.board, "limit_inputs", None) or {}
+        if inputs:
+            transactions.current_limits.append(lambda evse_id: _external(inputs, evse_id))
 
     def start(self):
         try:
@@ -406,6 +410,11 @@ class SmartCharging(Block):
 
         if self.store.remove(keep):
             self._figures()
+
+
+def _external(inputs, evse_id):
+    li = inputs.get(evse_id)
+    return li.amps() if li is not None else None
 
 
 def _overlap(a, b):
