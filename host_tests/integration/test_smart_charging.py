@@ -318,3 +318,25 @@ def test_profiles_survive_power_loss(make_csms, make_station, kit, tmp_path):
     st2.send({"cmd": "plug", "evse": 1, "connector": 1})
     st2.send({"cmd": "tag", "id": "SMART-1", "evse": 1})
     st2.wait_event("pilot", lambda e: near(e["duty"], duty(12)), since=s)
+
+
+def test_tx_default_profile_during_a_transaction_and_cleared(make_csms, make_station, kit):
+    # TC_K_28_CS (K01.FR.32): a TxDefaultProfile set during a transaction applies to it at once;
+    # TC_K_09_CS (K10.FR.07): clearing it during the transaction lifts the limit again.
+    csms, st = booted(make_csms, make_station, kit)
+    start_session(st, csms)
+    st.wait_event("pilot", lambda e: near(e["duty"], duty(32)) and e["contactor"])
+    s = st.mark()
+    m = csms.mark()
+    assert set_profile(csms, 1, profile(5, "TxDefaultProfile", [(0, 13)])) == "Accepted"
+    st.wait_event("pilot", lambda e: near(e["duty"], duty(13)) and e["contactor"], since=s, timeout=3)
+    assert ok(csms, "ClearChargingProfile", {"chargingProfileId": 5})["status"] == "Accepted"
+    st.wait_event("pilot", lambda e: near(e["duty"], duty(32)) and e["contactor"], since=s, timeout=3)
+    ev = csms.wait_for(lambda: rate_events(csms, m) if len(rate_events(csms, m)) >= 2 else None, 5, "2 changes")
+    assert [offered(x)["Current.Offered"] for x in ev[:2]] == [13.0, 32.0]
+    # LimitChangeSignificance (10 %): 32 -> 30 A is below it: applied, not reported
+    m = csms.mark()
+    assert set_profile(csms, 1, profile(6, "TxDefaultProfile", [(0, 30)])) == "Accepted"
+    st.wait_event("pilot", lambda e: near(e["duty"], duty(30)), since=s, timeout=3)
+    time.sleep(1.2)
+    assert rate_events(csms, m) == []
