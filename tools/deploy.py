@@ -10,6 +10,9 @@
   firmware --board B --mpy-dir ~/micropython
            build a MicroPython image with FlexCharge and the board's modules frozen in
            (needs the port's toolchain: ESP-IDF for esp32, arm-none-eabi-gcc otherwise)
+  firmware --board unix|qemu
+           the same from the Debian MicroPython source `make setup` put in .mpbuild/,
+           output in build/firmware/<board>/
 
 --dry-run prints the commands without running them. Exit status 2 for usage errors
 (unknown board, no board attached, missing bundle/image), else the tool's status.
@@ -110,12 +113,62 @@ def flash_commands(board, port, image, erase=False):
     return cmds
 
 
+MPBUILD = os.path.join(ROOT, ".mpbuild")
+CMODULES = os.path.join(ROOT, "firmware", "cmodules")
+CMAKE_PORTS = ("esp32", "rp2")
+
+
+def debian_tree():
+    """The MicroPython tree `make setup` unpacked from Debian's source package, or None."""
+    if os.path.isdir(MPBUILD):
+        for n in sorted(os.listdir(MPBUILD)):
+            d = os.path.join(MPBUILD, n)
+            if n.startswith("micropython-") and os.path.isfile(os.path.join(d, ".flexcharge-unpacked")):
+                return d
+    return None
+
+
+def user_c_modules(board, info):
+    """USER_C_MODULES: the C user-module when it is there (optional: every entry point has
+    a pure-Python fallback) and the board's own (board.json "c_modules", folders of
+    modules). make-based ports take one folder: a folder of links to each module."""
+    mods = []
+    for base in [CMODULES] + [os.path.join(ROOT, d) for d in info.get("c_modules", [])]:
+        if os.path.isdir(base):
+            for n in sorted(os.listdir(base)):
+                if os.path.isfile(os.path.join(base, n, "micropython.mk")):
+                    mods.append(os.path.join(base, n))
+    if not mods:
+        return []
+    if info["port"] in CMAKE_PORTS:
+        cm = [os.path.join(m, "micropython.cmake") for m in mods if os.path.isfile(os.path.join(m, "micropython.cmake"))]
+        return ["USER_C_MODULES=" + ";".join(cm)] if cm else []
+    farm = os.path.join(ROOT, "build", "cmodules", board)
+    if os.path.isdir(farm):
+        shutil.rmtree(farm)
+    os.makedirs(farm)
+    for m in mods:
+        os.symlink(m, os.path.join(farm, os.path.basename(m)))
+    return ["USER_C_MODULES=" + farm]
+
+
 def firmware_commands(board, mpy_dir, jobs=None):
+    """Commands building an image of `board` with FlexCharge frozen in.
+
+    With mpy_dir: a full MicroPython checkout of the board's port (its own submodules).
+    Without: the Debian source tree in .mpbuild (make setup), for the boards whose
+    board.json has "debian_build" (unix, qemu): no lib/ submodules there but mbedTLS, so
+    the build gets an empty micropython-lib, no btree, and its output in build/firmware/B."""
     info = _bundle.board_info(board)
     if "port" not in info:
         raise DeployError("boards/%s/board.json names no MicroPython port" % board)
-    if not mpy_dir:
-        raise DeployError("no MPY_DIR given: point it at a MicroPython checkout (git clone https://github.com/micropython/micropython)")
+    debian = not mpy_dir
+    if debian:
+        if "debian_build" not in info:
+            raise DeployError("no MPY_DIR given: point it at a MicroPython checkout (git clone https://github.com/micropython/micropython)")
+        mpy_dir = debian_tree()
+        if not mpy_dir:
+            raise DeployError("no MicroPython source in .mpbuild: run `make setup` first")
     mpy_dir = os.path.abspath(os.path.expanduser(mpy_dir))
     port_dir = os.path.join(mpy_dir, "ports", info["port"])
     if not os.path.isdir(port_dir):
@@ -124,16 +177,48 @@ def firmware_commands(board, mpy_dir, jobs=None):
         raise DeployError("the esp32 port needs ESP-IDF: run `. $IDF_PATH/export.sh` first")
     j = ["-j%d" % (jobs or os.cpu_count() or 2)]
     make = ["make", "-C"]
-    args = ["BOARD=" + info["mp_board"], "FROZEN_MANIFEST=" + os.path.join(ROOT, "manifest.py")]
+    board_arg = ["BOARD=" + info["mp_board"]] if "mp_board" in info else []
+    args = board_arg + ["FROZEN_MANIFEST=" + os.path.join(ROOT, "manifest.py")]
+    subst = {"root": ROOT, "mpy_dir": mpy_dir}
+    args += [a.format(**subst) for a in info.get("make_args", [])]
+    args += user_c_modules(board, info)
+    if debian:
+        args += [
+            "MICROPY_MPYCROSS=" + os.path.join(mpy_dir, "mpy-cross", "build", "mpy-cross"),
+            "MPY_LIB_DIR=" + os.path.join(MPBUILD, "mpy-lib-empty"),
+            "MICROPY_PY_BTREE=0",
+            "BUILD=" + os.path.join(ROOT, "build", "firmware", board),
+        ]
+        args += [a.format(**subst) for a in info["debian_build"].get("make_args", [])]
     env = dict(os.environ)
     env["FLEXCHARGE_BOARD"] = board
     env["FLEXCHARGE_PORT_MANIFEST"] = info.get("port_manifest", "$(PORT_DIR)/boards/manifest.py")
-    cmds = [
-        make + [os.path.join(mpy_dir, "mpy-cross")] + j,
-        make + [port_dir, "BOARD=" + info["mp_board"], "submodules"],
-        make + [port_dir] + args + j,
-    ]
+    cmds = [make + [os.path.join(mpy_dir, "mpy-cross")] + j]
+    if not debian:  # a Debian source tree is no git checkout: nothing to fetch
+        cmds.append(make + [port_dir] + board_arg + ["submodules"])
+    cmds.append(make + [port_dir] + args + j)
     return cmds, env
+
+
+def fresh_build_dir(make_cmd):
+    """Our own build folder (BUILD=) starts afresh when the make arguments changed (a new heap
+    size or config overlay does not make the port rebuild what depends on it)."""
+    build = [x[len("BUILD="):] for x in make_cmd if x.startswith("BUILD=")]
+    if not build:
+        return
+    d = build[0]
+    stamp = d + ".args"
+    key = "\n".join(x for x in make_cmd if not x.startswith("-j")) + "\n"
+    old = None
+    if os.path.isfile(stamp):
+        with open(stamp) as f:
+            old = f.read()
+    if old is not None and old != key and os.path.isdir(d):
+        print("+ rm -rf %s  (the build arguments changed)" % d, flush=True)
+        shutil.rmtree(d)
+    os.makedirs(os.path.dirname(stamp), exist_ok=True)
+    with open(stamp, "w") as f:
+        f.write(key)
 
 
 def main(argv=None):
@@ -170,6 +255,8 @@ def main(argv=None):
                     return rc
             return 0
         cmds, env = firmware_commands(a.board, a.mpy_dir, a.jobs)
+        if not a.dry_run:
+            fresh_build_dir(cmds[-1])
         print("+ export FLEXCHARGE_BOARD=%s FLEXCHARGE_PORT_MANIFEST='%s'" % (env["FLEXCHARGE_BOARD"], env["FLEXCHARGE_PORT_MANIFEST"]))
         for cmd in cmds:
             rc = run(cmd, a.dry_run, env)

@@ -82,6 +82,7 @@ OVERLAY = (
                     V("SerialNumber", "ROPC", ""),
                     V("FirmwareVersion", "ROP", ""),
                     V("SupplyPhases", "RO", "3", mn=0, mx=3),  # from config: max over EVSEs
+                    V("Power", "ROM", "0", mn=0, unit="W"),  # sum of the EVSEs' meters (j_meter_values); maxLimit from config
                 ),
             ),
         ),

@@ -44,16 +44,17 @@ class StdoutIndicator(Indicator):
 
 class SimClock(Clock):
     """Host clock plus an offset: set() by the CSMS time moves the offset (kept in RAM;
-    like an RTC without a battery the offset is lost on power loss)."""
+    like an RTC without a battery the offset is lost on power loss). Whole seconds, an int
+    like an MCU's RTC: a float32 epoch (qemu, rp2, stm32...) moves in 128 s steps."""
 
     def __init__(self):
-        self.offset = 0.0
+        self.offset = 0
 
     def now(self):
-        return time.time() + _EPOCH + self.offset
+        return int(time.time()) + _EPOCH + self.offset
 
     def set(self, unix_seconds):
-        self.offset = unix_seconds - (time.time() + _EPOCH)
+        self.offset = int(unix_seconds) - (int(time.time()) + _EPOCH)
 
 
 _EPOCH = 0 if time.gmtime(0)[0] == 1970 else 946684800
@@ -200,6 +201,7 @@ class SimMeter(Meter):
         self.phases = phases
         self._t = board.ms()
         self._saved = self._t
+        self._rem = 0  # µJ (mW x ms) below one mWh, carried to the next step
 
     def power(self):
         b = self.board
@@ -219,9 +221,13 @@ class SimMeter(Meter):
         if dt > 0:
             p = self.power()
             if p > 0:
+                # Integer mWh register plus a µJ remainder: no float accumulation error, and
+                # no step lost on a float32 port (flexcharge.accel.energy_step's contract).
                 k = str(self.evse)
-                en = b.world["energy"]
-                en[k] = en.get(k, 0.0) + p * dt / 3600000.0
+                en = b.world["energy_mwh"]
+                e = self._rem + int(p * 1000) * dt
+                en[k] = en.get(k, 0) + e // 3600000
+                self._rem = e % 3600000
                 if save or ticks_diff(now, self._saved) >= 5000:
                     self._saved = now
                     b._save_world()
@@ -230,7 +236,7 @@ class SimMeter(Meter):
             b._save_world()
 
     def energy_wh(self):
-        return self.board.world["energy"].get(str(self.evse), 0.0)
+        return self.board.world["energy_mwh"].get(str(self.evse), 0) / 1000  # reported: a float
 
     def read(self):
         before = self.energy_wh()
@@ -290,9 +296,13 @@ class SimBoard(Board):
                 w = None
         if not isinstance(w, dict):
             w = {}
-        for k in ("plugged", "ev", "load", "fault", "energy"):
+        for k in ("plugged", "ev", "load", "fault", "energy_mwh"):
             if not isinstance(w.get(k), dict):
                 w[k] = {}
+        old = w.pop("energy", None)  # worlds saved before the integer register: float Wh
+        if isinstance(old, dict):
+            for k in old:
+                w["energy_mwh"].setdefault(k, int(old[k] * 1000 + 0.5))
         return w
 
     def _save_world(self):

@@ -56,7 +56,9 @@ EPOCH_OFFSET = 0 if time.gmtime(0)[0] == 1970 else 946684800
 
 
 def unix_time():
-    return time.time() + EPOCH_OFFSET
+    # Whole seconds, an int: MCU ports' time.time() is one; the unix port's and CPython's are
+    # floats, and a float32 epoch moves in 128 s steps.
+    return int(time.time()) + EPOCH_OFFSET
 
 
 def gmtime(unix_seconds):
@@ -80,8 +82,19 @@ def sync_file(f):
         fsync(f.fileno())
 
 
-def urandom(n):
-    return os.urandom(n)
+if hasattr(os, "urandom"):
+
+    def urandom(n):
+        return os.urandom(n)
+
+else:
+    # Ports without a TRNG binding (qemu): `random`, seeded by the port at boot. Only used
+    # where unpredictability is not security (WebSocket masks/keys, message ids).
+
+    def urandom(n):
+        import random
+
+        return bytes(random.getrandbits(8) for _ in range(n))
 
 
 def exists(path):
@@ -245,6 +258,31 @@ else:
             # asyncio turns Nagle off by default; honour an explicit nodelay=False.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1 if nodelay else 0)
         return _Stream(r, w)
+
+
+def ssl_module():
+    # MicroPython: the built-in `tls` module. micropython-lib's `ssl` is only a wrapper
+    # over it, and frozen builds (and most MCU images) do not have it. CPython: ssl.
+    if IS_MICROPYTHON:
+        import tls
+
+        return tls
+    import ssl
+
+    return ssl
+
+
+def tls_client_context(ca_ders):
+    """A TLS client context that verifies the peer against the DER CA certificates."""
+    ssl = ssl_module()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    for der in ca_ders:
+        if IS_MICROPYTHON:
+            ctx.load_verify_locations(der)  # tls takes the DER bytes positionally only
+        else:
+            ctx.load_verify_locations(cadata=der)
+    return ctx
 
 
 def ssl_load_cert_chain(ctx, cert_path, key_path, cert_der, key_der):

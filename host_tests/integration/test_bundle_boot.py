@@ -74,6 +74,8 @@ def test_bundle_holds_compiled_modules_only(unix_bundle):
                 assert fh.read(2) == b"M\x06", f
 
 
+@pytest.mark.skipif(os.environ.get("FLEXCHARGE_FROZEN", "") not in ("", "0"),
+                    reason="a binary with the firmware frozen in: its .frozen modules shadow a bundle's")
 def test_unix_bundle_boots_the_station(unix_bundle, make_csms, harness, tmp_path, kit):
     csms = make_csms(heartbeat_interval=60)
     cfg = kit.station_config(csms.url)

@@ -1043,8 +1043,8 @@ def test_events_queued_offline_by_severity(make_csms, make_station, kit):  # TC_
 def test_numeric_delta_periodic_and_write_only_monitors(make_csms, make_station, kit):  # TC_N_24/61/48_CS
     csms, _, _ = boot(make_csms, make_station, kit)
     ot = ("OCPPCommCtrlr", "OfflineThreshold")
-    # TC_N_61_CS (N07.FR.18): a numeric Delta fires when the value moved by at least `value` from the
-    # value it last reported (or had when the monitor was set), in either direction.
+    # TC_N_61_CS (N07.FR.18): a numeric Delta fires when the value moved by more than `value` from the
+    # value it last reported (or had when the monitor was set), in either direction (issue 8: not "at least").
     delta = set_monitors(csms, mon(*ot, type_="Delta", value=2, severity=5))[0]
     assert delta["status"] == "Accepted", delta
     delta = delta["id"]
@@ -1052,12 +1052,12 @@ def test_numeric_delta_periodic_and_write_only_monitors(make_csms, make_station,
     assert pw["status"] == "Accepted", pw
     pw = pw["id"]
     mark = csms.mark()
-    for value in ("322", "323", "324", "325", "323"):  # from 321: +1 no, +2 yes, +1 no, +2 yes, -2 yes
+    for value in ("322", "323", "324", "325", "327", "324"):  # from 321: +1, +2 no; +3 yes; +1 no, +3 yes, -3 yes
         assert set_vars(csms, sv(*ot, value))[0]["attributeStatus"] == "Accepted"
     csms.wait_for(lambda: len([e for _, e in events(csms, mark) if e.get("variableMonitoringId") == delta]) >= 3, 8,
                   "three Delta events")
     got = [e for _, e in events(csms, mark) if e.get("variableMonitoringId") == delta]
-    assert [(e["trigger"], e["actualValue"]) for e in got] == [("Delta", "323"), ("Delta", "325"), ("Delta", "323")], got
+    assert [(e["trigger"], e["actualValue"]) for e in got] == [("Delta", "324"), ("Delta", "327"), ("Delta", "324")], got
 
     # TC_N_48_CS (N07.FR.10): an event on a WriteOnly variable carries an empty actualValue.
     secret = "another-secret-password-42"

@@ -73,7 +73,7 @@ class FakeStation:
         self.evses = tuple(EVSE(e) for e in (EVSES if evses is None else evses))
         self.online = online
         self.registration = registration
-        self.t = 1795000000.0  # 2026-11-18
+        self.t = 1795000000  # 2026-11-18 (an int: a float32 epoch moves in 128 s steps)
         self.calls = []  # (action, payload) of every CALL the blocks made, answered or not
         self.responses = {}  # action -> payload, exception instance, or callable(payload)
         self.pending = []  # coroutines handed to spawn(), run by drain()

@@ -353,10 +353,12 @@ def test_numeric_delta_tc_n_45_61():
     assert setvars(t + 1)[0] == "Accepted"
     assert events(st) == []  # |+1| < 2
     setvars(t + 2)
-    evs = events(st)
-    assert len(evs) == 1 and evs[0]["actualValue"] == str(t + 2) and evs[0]["trigger"] == "Delta"
-    assert evs[0]["variableMonitoringId"] == mid
+    assert events(st) == []  # |+2| is not more than 2 (N07.FR.18: "more than", issue 8)
     setvars(t + 3)
+    evs = events(st)
+    assert len(evs) == 1 and evs[0]["actualValue"] == str(t + 3) and evs[0]["trigger"] == "Delta"
+    assert evs[0]["variableMonitoringId"] == mid
+    setvars(t + 5)
     assert len(events(st)) == 1  # measured from the last reported value
 
 
@@ -419,24 +421,25 @@ def test_events_survive_a_failed_send_and_queue_is_bounded():
 def test_periodic_monitors_tc_n_24():
     st, mon, h = setup()
     e = mon.engine
-    t0 = 1795000000.0
+    t0 = 1795000000
     st.t = t0
     r = setmon(h, md("EVSE", "AvailabilityState", "Periodic", 2, 5, evse={"id": 1}),
                md("EVSE", "AvailabilityState", "PeriodicClockAligned", 900, 5, evse={"id": 2}))
     assert [x["status"] for x in r] == ["Accepted", "Accepted"]
-    nxt = e.tick(t0)
-    assert nxt == t0 + 2
+    ms = t0 * 1000  # tick() takes integer Unix ms
+    nxt = e.tick(ms)
+    assert nxt == ms + 2000
     assert events(st) == []
-    nxt = e.tick(t0 + 2)
+    nxt = e.tick(ms + 2000)
     evs = events(st)
     assert len(evs) == 1 and evs[0]["trigger"] == "Periodic" and evs[0]["component"]["evse"]["id"] == 1
     assert evs[0]["actualValue"] == "Available"
-    aligned = (int(t0 // 900) + 1) * 900
-    assert nxt == min(t0 + 4, aligned)
+    aligned = (t0 // 900 + 1) * 900000
+    assert nxt == min(ms + 4000, aligned)
     e.tick(aligned)
     evs = events(st)
     assert [x["component"]["evse"]["id"] for x in evs[1:]] == [1, 2]
-    assert e.tick(aligned + 1) == aligned + 2  # the aligned one is due at aligned + 900
+    assert e.tick(aligned + 1000) == aligned + 2000  # the aligned one is due at aligned + 900 s
 
 
 def test_transaction_monitors_need_a_transaction():

@@ -161,9 +161,7 @@ def test_profile_2_context_and_host():
         assert ctx is not None
         assert h == host == parse_ws_url(url)[1]
         assert headers == (("Authorization", "Basic Q1MwMDE6MDEyMzQ1Njc4OWFiY2RlZg=="),)
-    import ssl
-
-    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    assert ctx.verify_mode == compat.ssl_module().CERT_REQUIRED
     # Several CAs in one file are all loaded.
     d = tmpdir("ca2")
     with open(d + "/cas.pem", "w") as f:
@@ -218,14 +216,17 @@ def test_host_extraction_agrees_with_url_parser():
 
 # -- real TLS on this interpreter -------------------------------------------------------------
 def _server_ctx(p, require_client_cert=False):
-    import ssl
-
+    ssl = compat.ssl_module()  # frozen builds have no micropython-lib ssl wrapper
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     compat.ssl_load_cert_chain(ctx, p["scert"], p["skey"], pem_to_der(SERVER_CERT_PEM)[0],
                                pem_to_der(SERVER_KEY_PEM)[0])
     if require_client_cert:
         ctx.verify_mode = ssl.CERT_REQUIRED
-        ctx.load_verify_locations(cadata=pem_to_der(CA_PEM)[0])
+        ca = pem_to_der(CA_PEM)[0]
+        if compat.IS_MICROPYTHON:
+            ctx.load_verify_locations(ca)
+        else:
+            ctx.load_verify_locations(cadata=ca)
     return ctx
 
 

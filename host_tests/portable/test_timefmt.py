@@ -3,10 +3,12 @@ from flexcharge.core import timefmt
 
 
 def test_iso_roundtrip():
-    t = 1704164645.25
-    s = timefmt.iso(t)
+    s = timefmt.iso_ms(1704164645250)
     assert s == "2024-01-02T03:04:05.250Z"
     assert timefmt.parse(s) == 1704164645 and timefmt.parse_ms(s) == 1704164645250
+    assert timefmt.iso(1704164645) == "2024-01-02T03:04:05.000Z"
+    if float(16777217) != 16777216.0:  # double-precision floats (a host clock): their ms show
+        assert timefmt.iso(1704164645.25) == s
 
 
 def test_parse_offsets_and_fractions():

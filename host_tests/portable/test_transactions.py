@@ -15,7 +15,7 @@ from flexcharge.core.blocks.e_transactions.transactions import Transactions
 
 EVSES = [{"id": 1, "connectors": 1, "max_current": 32, "phases": 3, "voltage": 230},
          {"id": 2, "connectors": 1, "max_current": 16, "phases": 1, "voltage": 230}]
-T0 = 1795000000.0
+T0 = 1795000000  # an int: a float32 epoch moves in 128 s steps
 
 
 class FakeAuth:

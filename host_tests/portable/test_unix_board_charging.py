@@ -85,3 +85,25 @@ def test_pilot_readback_and_disable():
     assert p.duty() == 0.0
     c(b, cmd="plug", evse=1, connector=1)
     assert p.state() == "B" and p.last_state() == "B"
+
+
+def test_energy_register_is_exact_over_small_steps():
+    # Integer mWh + µJ remainder: 3600 one-ms steps at 7200 W are exactly 7.2 Wh, and a large
+    # register still moves by them (a float32 Wh register at 1 MWh steps in 1/16 Wh).
+    b, t = make()
+    b.world["energy_mwh"]["1"] = 1000000000  # 1 MWh already metered
+    charge(b, 1)
+    c(b, cmd="load", evse=1, watts=7200)
+    for _ in range(3600):
+        t[0] += 1
+        b.meters[1].update()
+    assert b.world["energy_mwh"]["1"] == 1000007200
+    assert b.meters[1].energy_wh() == 1000007.2
+
+
+def test_float_wh_world_of_an_older_version_is_read():
+    d = tmpdir("chg-old")
+    with open(d + "/world.json", "w") as f:
+        f.write(json.dumps({"energy": {"1": 12.3456}}))
+    b, t = make(d)
+    assert b.world["energy_mwh"]["1"] == 12346 and "energy" not in b.world

@@ -24,7 +24,7 @@ def run(coro):
 # -- scripted server ------------------------------------------------------------------
 async def start(handler, ssl=None):
     """Start a server on a free-looking port running handler(reader, writer, log)."""
-    log = {"errors": [], "frames": [], "request": None, "writers": []}
+    log = {"errors": [], "frames": [], "request": None, "writers": [], "closed": []}
 
     async def cb(reader, writer):
         log["writers"].append(writer)
@@ -32,11 +32,7 @@ async def start(handler, ssl=None):
             await handler(reader, writer, log)
         except Exception as e:  # surfaces in the test through log["errors"]
             log["errors"].append(repr(e))
-        try:
-            writer.close()
-            await writer.wait_closed()
-        except Exception:
-            pass
+        await close_once(writer, log)
 
     for _ in range(30):
         port = 20000 + int.from_bytes(compat.urandom(2), "big") % 30000
@@ -52,15 +48,24 @@ async def start(handler, ssl=None):
     raise OSError("no free port")
 
 
+async def close_once(writer, log):
+    # Each server stream is closed once: MicroPython 1.25's unix port closes the fd number
+    # again on a second close(), by when it may belong to a later connection (EBADF).
+    if any(w is writer for w in log["closed"]):
+        return
+    log["closed"].append(writer)
+    try:
+        writer.close()
+        await writer.wait_closed()
+    except Exception:
+        pass
+
+
 async def stop(srv):
     srv.close()
     await srv.wait_closed()
     for w in srv.log["writers"]:  # handlers still running: end their connections too
-        try:
-            w.close()
-            await w.wait_closed()
-        except Exception:
-            pass
+        await close_once(w, srv.log)
     await asyncio.sleep(0)
 
 

@@ -260,7 +260,8 @@ class WebSocket:
         self.last_rx_ms = compat.ticks_ms()
         self.last_pong_ms = None
         if rx is None or len(rx.msg) < max_message:
-            rx = RxBuffer(max_message)
+            # No buffer planned by the caller (tools, tests): start small and grow on demand.
+            rx = RxBuffer(max_message if max_message < _AHEAD else _AHEAD)
         self.rx = rx.msg  # the last message recv_message() returned is rx[:n]
         self._mmv = memoryview(rx.msg)
         self._mlen = 0  # bytes of the message being assembled
@@ -319,6 +320,16 @@ class WebSocket:
             if len(buf) > _MAX_HEAD:
                 raise HandshakeError("response header longer than %d bytes" % _MAX_HEAD)
 
+    def _grow(self, need):
+        # Only a buffer the caller did not plan (RxBuffer at boot is never too small).
+        size = len(self.rx) * 2
+        size = need if size < need else size
+        size = self.max_message if size > self.max_message else size
+        b = bytearray(size)
+        b[: self._mlen] = self._mmv[: self._mlen]
+        self.rx = b
+        self._mmv = memoryview(b)
+
     async def _read_frame(self):
         """One frame: (fin, op, payload) for a control frame; (fin, op, None) for a data frame,
         whose payload went into the message buffer. Data frames arrive in any segmentation and
@@ -346,6 +357,8 @@ class WebSocket:
                 raise wsframe.ProtocolError("new message before the previous one ended")
             if self._mlen + n > self.max_message:
                 raise MessageTooBig("message larger than %d bytes" % self.max_message)
+            if self._mlen + n > len(self.rx):
+                self._grow(self._mlen + n)
             self._consume(hl)
             if op != wsframe.OP_CONT:
                 self._msg_op = op

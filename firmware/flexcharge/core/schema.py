@@ -37,6 +37,7 @@
 # "setVariableData[0].component.name: longer than 50", cut below 200 characters.
 # Recursion follows the schema, never the payload, so its depth is bounded by the
 # deepest table (~8); nothing is allocated unless an error is found.
+from flexcharge import accel
 from flexcharge.core.timefmt import scan
 from flexcharge.comm.errors import (
     FORMAT_VIOLATION,
@@ -44,6 +45,8 @@ from flexcharge.comm.errors import (
     TYPE_CONSTRAINT_VIOLATION,
     PROPERTY_CONSTRAINT_VIOLATION,
 )
+
+_fast = accel.schema_ok  # None without the C module
 
 CUSTOM_DATA = ("o", ("vendorId",), (("vendorId", ("s", 255)),), True)
 
@@ -71,6 +74,8 @@ def validate(spec, payload, notes=None):
     separator: core/timefmt.py) so the caller can log a warning."""
     if not isinstance(payload, dict):
         return (FORMAT_VIOLATION, "payload: not a JSON object")
+    if _fast is not None and _fast(spec, payload):
+        return None  # the C module's fast path: valid, nothing to normalise or note
     e = _check(spec, payload, notes)
     if e is None:
         return None

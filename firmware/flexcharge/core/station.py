@@ -131,6 +131,14 @@ class Station:
             self._tasks = [x for x in self._tasks if not x.done()]
         return t
 
+    def cancel_tasks(self):
+        # Shutdown: background jobs (report senders, delivery loops) end with the station, so
+        # nothing keeps the station's objects alive in the event loop afterwards.
+        for t in self._tasks:
+            if not t.done():
+                t.cancel()
+        self._tasks = []
+
     async def _guard(self, coro):
         # A background job's failure is logged, never left to kill the loop silently.
         try:

@@ -38,6 +38,7 @@ from flexcharge.core.blocks.a_security.password import PasswordUpdate
 from flexcharge.diag.securitylog import SecurityLog
 from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
 from flexcharge.core.blocks.k_smart_charging.profiles import SmartCharging
+from flexcharge.core.blocks.j_meter_values.metering import MeterFeed
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -110,6 +111,7 @@ class App:
             self.remote,
             self.smart,
             DataTransfer(st),  # P01/P02 with the board's vendor extensions
+            MeterFeed(st),  # measured values into the device model (N07 monitors on Power...)
         )
         for t in standard.TABLES:
             dm.add_table(t)
@@ -130,9 +132,7 @@ class App:
         self.rpc = Rpc(router.dispatch, st.next_id, log, st.spawn)
         st.rpc = self.rpc
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
-        # Allocated once, before the heap fragments: every connection receives into it, so a
-        # MAX_MESSAGE-byte message stays receivable after any history.
-        self.rx = websocket.RxBuffer(MAX_MESSAGE)
+        self.rx = None  # the receive buffer: see _connect
         board.listener = self._hw_event
 
     # -- configuration ----------------------------------------------------------
@@ -172,6 +172,11 @@ class App:
         ctx, host, headers = profiles.transport(
             cfg["security_profile"], self.url(), cfg["identity"], pw, tls.get("ca"), tls.get("cert"), tls.get("key")
         )
+        if self.rx is None:
+            # Allocated once, at the first connection (the first thing the station does, before
+            # the heap fragments), and reused by every later one: a MAX_MESSAGE-byte message
+            # stays receivable after any history.
+            self.rx = websocket.RxBuffer(MAX_MESSAGE)
         return await websocket.connect(
             self.url(), cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
             rx=self.rx,
@@ -241,6 +246,7 @@ class App:
             self.log.warn("close on shutdown: %r" % (e,))
         for t in tasks:
             t.cancel()
+        self.station.cancel_tasks()
         await asyncio.sleep(0)
         return self.exit_code
 

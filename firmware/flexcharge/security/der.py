@@ -19,6 +19,7 @@
 # DER only: indefinite lengths, non-minimal lengths, high tag numbers, lengths beyond the
 # buffer (or beyond MAX_LEN) and trailing bytes are refused. Nothing here recurses: callers
 # walk a fixed, known structure, so input depth cannot exhaust the stack.
+from flexcharge.accel import days_from_civil  # integer calendar (accel imports nothing of ours)
 
 TAG_BOOL = 0x01
 TAG_INT = 0x02
@@ -158,16 +159,6 @@ def read_bits(buf, start, end):
     if unused > 7 or (unused and start + 1 == end):
         raise CertError("bad BIT STRING unused-bits count")
     return unused, start + 1, end
-
-
-def days_from_civil(y, m, d):
-    """Days since 1970-01-01 of a proleptic Gregorian date, in integers (same as core/timefmt)."""
-    y -= m <= 2
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
 
 
 _MDAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)

@@ -145,8 +145,8 @@ def text(v):
         return "true"
     if v is False:
         return "false"
-    if isinstance(v, int):
-        return str(v)
+    if isinstance(v, int) or isinstance(v, float):
+        return str(v)  # measured values (DeviceModel.put) are kept as numbers
     return v
 
 

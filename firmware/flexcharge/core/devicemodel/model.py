@@ -228,8 +228,10 @@ class DeviceModel:
         if not d:
             return
         top = 0
+        total = 0
         for i, n, ph, watts in d:
             top = max(top, ph)
+            total += watts
             self._quiet("EVSE", "SupplyPhases", ph, i, None)
             for c in range(1, n + 1):
                 self._quiet("Connector", "SupplyPhases", ph, i, c)
@@ -237,6 +239,9 @@ class DeviceModel:
             if isinstance(f, tuple):
                 self._limits[key(f[2], i, None, 0)] = (0, watts)  # TC_N_13_CS relies on maxLimit
         self._quiet("ChargingStation", "SupplyPhases", top, None, None)
+        f = self._scan("ChargingStation", None, None, None, "Power", None, False)
+        if isinstance(f, tuple):
+            self._limits[key(f[2], None, None, 0)] = (0, total)
 
     def _quiet(self, comp, var, value, evse, conn):
         f = self._scan(comp, None, evse, conn, var, None, False)
@@ -535,9 +540,11 @@ class DeviceModel:
         if a != 0:
             return
         if self._watch:
-            txt = check.text(typed)
+            txt = None  # made only for a watcher of this variable: meter values change often
             for w, cb in self._watch:
                 if w == vidx:
+                    if txt is None:
+                        txt = check.text(typed)
                     try:
                         cb(blk[0], row[0], txt, evse, conn)
                     except Exception as e:
@@ -560,6 +567,26 @@ class DeviceModel:
             raise DeviceModelError("%s.%s: invalid value %r" % (component, variable, value))
         if not self._store(f, evse, connector, a, typed) and force:
             self._fire(f[0], f[1], f[2], evse, connector, a, typed, typed)
+
+    def handle(self, component, variable, evse=None, connector=None, instance=None, var_instance=None):
+        """A variable instance resolved once, for put(): (blk, row, vidx, key), or None if the
+        model has no such variable (e.g. a board whose table lacks ControlMetering)."""
+        f = self._lookup(component, variable, instance, evse, connector, var_instance)
+        if not isinstance(f, tuple):
+            return None
+        return (f[0], f[1], f[2], key(f[2], evse, connector, 0))
+
+    def put(self, h, value, evse=None, connector=None):
+        """Firmware fast path for measured numbers (int or float, stored as is: no string per
+        sample). Fires watchers and monitors only on a change. Returns True if it changed."""
+        k = h[3]
+        vals = self._values
+        old = vals.get(k, _MISSING)
+        if old is not _MISSING and old == value:
+            return False
+        vals[k] = value
+        self._fire(h[0], h[1], h[2], evse, connector, 0, None if old is _MISSING else old, value)
+        return True
 
     def set_limits(self, component, variable, min_limit, max_limit, instance=None, evse=None, connector=None, var_instance=None):
         """Per-instance limits (e.g. EVSE.Power maxLimit from the hardware)."""

@@ -25,6 +25,7 @@ CHARGING_STATION = (
         ('SerialNumber', None, 'ROPC', 'string', None, None, None, None, ''),
         ('FirmwareVersion', None, 'ROP', 'string', None, None, None, None, ''),
         ('SupplyPhases', None, 'RO', 'integer', None, 0, 3, None, '3'),
+        ('Power', None, 'ROM', 'decimal', 'W', 0, None, None, '0'),
     )),
 )
 

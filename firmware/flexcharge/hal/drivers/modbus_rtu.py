@@ -5,17 +5,8 @@ import asyncio
 import struct
 import time
 
+from flexcharge import accel
 from flexcharge.compat import ticks_ms, ticks_diff, sleep_ms
-
-try:
-    import micropython
-except ImportError:  # CPython: the code-emitter decorator is a no-op
-
-    class micropython:
-        @staticmethod
-        def native(f):
-            return f
-
 
 READ_HOLDING = 3
 READ_INPUT = 4
@@ -36,17 +27,7 @@ class ModbusTimeout(ModbusError):
         super().__init__(0, msg)
 
 
-@micropython.native
-def crc16(data):
-    crc = 0xFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            if crc & 1:
-                crc = (crc >> 1) ^ 0xA001
-            else:
-                crc >>= 1
-    return crc
+crc16 = accel.crc16  # Modbus CRC16: the C module where built in, else its Python twin
 
 
 def frame(unit, fn, payload):

@@ -32,8 +32,8 @@ class Transaction:
         self.begin_sent = False  # Transaction.Begin meter values reported
         self.charging_state = None  # last reported chargingState
         self.seen = 0  # TxStopPoint conditions true at some time during the transaction
-        self.started_at = 0.0
-        self.last_t = 0.0  # latest timestamp put in an event (boot recovery when the clock is not set)
+        self.started_at = 0  # Unix seconds, an int (a float32 epoch moves in 128 s steps)
+        self.last_t = 0  # latest timestamp put in an event (boot recovery when the clock is not set)
         self.start_wh = None
         self.stopped_reason = None  # pending stoppedReason (set at deauthorization)
         self.ended_values = []  # meterValue dicts collected for the Ended event (J02/J01 TxEnded*)
@@ -72,8 +72,8 @@ class Transaction:
         t.begin_sent = d.get("bs", False)
         t.charging_state = d.get("cs")
         t.seen = d.get("seen", 0)
-        t.started_at = d.get("t0", 0.0)
-        t.last_t = d.get("lt", 0.0)
+        t.started_at = int(d.get("t0", 0))
+        t.last_t = int(d.get("lt", 0))
         t.start_wh = d.get("wh0")
         t.stopped_reason = d.get("stop")
         t.ended_values = d.get("ev") or []

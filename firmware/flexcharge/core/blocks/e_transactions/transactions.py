@@ -29,6 +29,7 @@ import asyncio
 
 from flexcharge.core.router import Block, on
 from flexcharge.core import timefmt
+from flexcharge.compat import sleep_ms, ticks_ms, ticks_diff
 from flexcharge.comm.errors import CallError, CallTimeout, NotConnected
 from flexcharge.core.blocks.j_meter_values import metering as mtr
 from flexcharge.core.blocks.e_transactions.txqueue import TxQueue
@@ -66,9 +67,6 @@ _ALWAYS = ("Authorized", "StopAuthorized", "RemoteStart", "RemoteStop", "Deautho
            "EnergyLimitReached", "CablePluggedIn", "EVCommunicationLost", "Trigger", "AbnormalCondition")
 # Meter-only Updates may leave an unchanged chargingState out; a triggered event always carries it (TC_F_13/14).
 _METER_TRIGGERS = ("MeterValuePeriodic", "MeterValueClock")
-# The 1 s ticker is not in phase with a transaction's start: a sample due within half a tick is
-# taken now, not up to a second late (keeps TxUpdatedInterval gaps even).
-_TICK_SLACK_S = 0.5
 _HW_CAUSE = {"plug": "CablePluggedIn", "unplug": "EVCommunicationLost", "ev": "ChargingStateChanged",
              "load": "ChargingStateChanged", "fault": "AbnormalCondition", "clear_fault": "ChargingStateChanged"}
 
@@ -634,7 +632,7 @@ class Transactions(Block):
         st = self.station
         tx = Transaction(new_id(), s.evse.id, s.ctl.plugged_connector())
         tx.evse_hidden = s.floating  # EVSE not known yet: `evse` waits for the cable (see _on_tag)
-        tx.started_at = st.now()
+        tx.started_at = int(st.now())
         tx.start_wh = s.ctl.energy_wh()
         tx.seen = c
         a = s.auth
@@ -783,7 +781,7 @@ class Transactions(Block):
             if upd > 0:
                 if tx.next_updated is None:
                     tx.next_updated = tx.started_at + upd
-                if now + _TICK_SLACK_S >= tx.next_updated:
+                if now >= tx.next_updated:  # integer seconds: the 1 s ticker keeps the gaps even
                     # J02 / TC_J_09: MeterValuePeriodic, Sample.Periodic, TxUpdatedMeasurands.
                     mv = self._sample(s, self._list("SampledDataCtrlr", "TxUpdatedMeasurands"), mtr.PERIODIC, now)
                     if mv is not None:
@@ -792,7 +790,7 @@ class Transactions(Block):
             if endi > 0:
                 if tx.next_ended is None:
                     tx.next_ended = tx.started_at + endi
-                if now + _TICK_SLACK_S >= tx.next_ended:
+                if now >= tx.next_ended:
                     # J02 / TC_J_10: TxEndedMeasurands every TxEndedInterval, kept for Ended.
                     mv = self._sample(s, self._list("SampledDataCtrlr", "TxEndedMeasurands"), mtr.PERIODIC, now)
                     if mv is not None:
@@ -917,10 +915,9 @@ class Transactions(Block):
     async def drained(self, timeout_s):
         """Wait until every queued TransactionEvent is acknowledged, the link is down, or timeout_s
         passes (a Reset sends its Ended event before rebooting, TC_B_22_CS step 3)."""
-        t = 0.0
-        while len(self.queue) and self.station.online and t < timeout_s:
-            await asyncio.sleep(0.05)
-            t += 0.05
+        t0 = ticks_ms()
+        while len(self.queue) and self.station.online and ticks_diff(ticks_ms(), t0) < timeout_s * 1000:
+            await sleep_ms(50)
         return len(self.queue) == 0
 
     def _respond(self, payload, res):
@@ -1067,4 +1064,4 @@ def _parse_time(s):
     try:
         return timefmt.parse(s)
     except (ValueError, TypeError):
-        return 0.0
+        return 0

@@ -11,6 +11,7 @@ import asyncio
 import json
 
 from flexcharge.core import timefmt
+from flexcharge.compat import ticks_ms, ticks_diff
 from flexcharge.core.devicemodel import check
 from flexcharge.core.devicemodel.model import component_dict, evse_of, key as dm_key, unkey, variable_dict
 from flexcharge.comm.errors import CallError, CallTimeout, NotConnected
@@ -47,6 +48,10 @@ EVENTS_PER_MESSAGE = 8
 _RETRY_S = 1
 
 
+def _true(v):
+    return v is True or (isinstance(v, str) and v.lower() == "true")
+
+
 def _numeric(row):
     return row[3] == "integer" or row[3] == "decimal"
 
@@ -64,9 +69,11 @@ class MonitorEngine:
         self._sending = False
         self._started = False
         self._wake = asyncio.Event()
+        self._anchor = None  # (clock seconds, ticks_ms) of _now_ms
         # Set by the transaction block: callable(evse_id or None) -> transactionId or None.
         # Without it, monitors with transaction=true never trigger.
         self.tx_lookup = None
+        self._hs = None  # see _flag()
         self.dm.monitor = self.on_change
 
     # -- set-up ---------------------------------------------------------------------------
@@ -95,8 +102,21 @@ class MonitorEngine:
             self._kick()
 
     # -- queries ----------------------------------------------------------------------------
+    def _flag(self, i, var, default):
+        # MonitoringCtrlr settings read on every monitored change: handles resolved once, so a
+        # meter value feeding a monitor costs no heap (no lookup tuple, no string) per sample.
+        hs = self._hs
+        if hs is None:
+            dm = self.dm
+            hs = self._hs = (dm.handle("MonitoringCtrlr", "Enabled"), dm.handle("MonitoringCtrlr", "Available"),
+                             dm.handle("MonitoringCtrlr", "ActiveMonitoringBase"))
+        h = hs[i]
+        if h is None:
+            return default
+        return self.dm.value(h[1], h[2], None, None)
+
     def base(self):
-        b = self.dm.get("MonitoringCtrlr", "ActiveMonitoringBase")
+        b = self._flag(2, "ActiveMonitoringBase", "All")
         return b if b in BASES else "All"
 
     def level(self):
@@ -104,8 +124,7 @@ class MonitorEngine:
 
     def enabled(self):
         # Available is the maker's (factory value), Enabled the CSMS's: both must be true.
-        dm = self.dm
-        return dm.get_bool("MonitoringCtrlr", "Enabled", True) and dm.get_bool("MonitoringCtrlr", "Available", True)
+        return _true(self._flag(0, "Enabled", True)) and _true(self._flag(1, "Available", True))
 
     def _pre_active(self, m, hard_only):
         if m[KIND] == "H":
@@ -165,8 +184,16 @@ class MonitorEngine:
                     break
         if not hit or not self.enabled():
             return
-        for m in self.monitors():
+        hard_only = self.base() == "HardWiredOnly"
+        pre = self._pre
+        n = len(pre)
+        i = 0
+        while i < n + len(self._custom):  # monitors(), without a generator per change
+            m = pre[i] if i < n else self._custom[i - n]
+            i += 1
             if m[KEY] != k or m[TYPE] >= PERIODIC:
+                continue
+            if i <= n and not self._pre_active(m, hard_only):
                 continue
             if m[TX] and self._tx(k) is None:
                 continue
@@ -181,7 +208,7 @@ class MonitorEngine:
                         continue
                     if ref is None:
                         m[STATE] = x  # first value since boot: the baseline
-                    elif abs(x - ref) >= m[VALUE]:  # N07.FR.18 (absolute difference, errata 1.1)
+                    elif abs(x - ref) > m[VALUE]:  # N07.FR.18: changed *more* than the delta (absolute, errata 1.1)
                         m[STATE] = x
                         self._emit(m, row, "Delta", new, False)
                 elif old is None or old != new:  # N07.FR.19: any change of a non-numeric value
@@ -201,9 +228,10 @@ class MonitorEngine:
             m[STATE] = False
             self._emit(m, row, "Alerting", v, True)  # N07.FR.02: back to normal
 
-    def tick(self, now):
-        """Periodic and PeriodicClockAligned monitors due at `now` (N08.FR.05-07).
-        Returns the next due time, or None when there is no periodic monitor."""
+    def tick(self, now_ms):
+        """Periodic and PeriodicClockAligned monitors due at `now_ms` (wall clock, integer Unix
+        milliseconds: a float32 epoch moves in 128 s steps) (N08.FR.05-07).
+        Returns the next due time (ms), or None when there is no periodic monitor."""
         nxt = None
         on = self.enabled()
         for m in self.monitors():
@@ -212,30 +240,43 @@ class MonitorEngine:
                 continue
             due = m[STATE]
             if due is None:
-                due = self._due(m, now)
-            elif now >= due:
+                due = self._due(m, now_ms)
+            elif now_ms >= due:
                 if on and not (m[TX] and self._tx(m[KEY]) is None):
                     row = self._row(m[KEY])
                     if row is not None:
                         self._emit(m, row, "Periodic", self._current(m[KEY], row), False)
-                due = self._due(m, now)
+                due = self._due(m, now_ms)
             m[STATE] = due
             if nxt is None or due < nxt:
                 nxt = due
         return nxt
 
-    def _due(self, m, now):
-        iv = m[VALUE]
+    def _due(self, m, now_ms):
+        iv = max(1, int(m[VALUE] * 1000 + 0.5))  # the monitor's value: seconds, maybe fractional
         if m[TYPE] == ALIGNED:  # N08.FR.07: e.g. 900 -> :00, :15, :30, :45
-            return (int(now // iv) + 1) * iv
-        return now + iv
+            return (now_ms // iv + 1) * iv
+        return now_ms + iv
+
+    def _now_ms(self):
+        # Wall-clock ms: the station clock's whole seconds, ticks_ms in between; re-anchored
+        # when the clock moves by more than a second (set by the CSMS).
+        s = int(self.st.now())
+        a = self._anchor
+        if a is not None:
+            ms = a[0] * 1000 + ticks_diff(ticks_ms(), a[1])
+            if -1000 < ms - s * 1000 < 2000:
+                return ms
+        self._anchor = (s, ticks_ms())
+        return s * 1000
 
     async def run_periodic(self):
+        self._anchor = None
         while True:
-            nxt = self.tick(self.st.now())
-            timeout = 3600 if nxt is None else max(0.05, nxt - self.st.now())
+            nxt = self.tick(self._now_ms())
+            timeout_ms = 3600000 if nxt is None else max(50, nxt - self._now_ms())
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                await asyncio.wait_for(self._wake.wait(), timeout_ms / 1000)
             except asyncio.TimeoutError:
                 pass
             self._wake.clear()
