@@ -10,8 +10,12 @@ launcher's stdin and follows the station's stdout events and every OCPP frame:
   tag presented -> Authorize Accepted -> control pilot offers 32 A (PWM 53.3 %)
   EV switches to state C -> contactor closed -> TransactionEvent Started
   charging: TransactionEvent Updated (MeterValuePeriodic) every TxUpdatedInterval, energy rising
+  smart charging: the CSMS sends a TxProfile (10 A for a while, then 32 A): the pilot PWM follows, the EV
+  draws what it is offered, TransactionEvent Updated (ChargingRateChanged) each time
   EV back to state B -> contactor open -> SuspendedEV; cable unplugged -> TransactionEvent Ended
-  graceful shutdown, then a summary: energy, duration, frames exchanged by type.
+  graceful shutdown, then a summary: energy, duration, frames exchanged by type, and a plot of the
+  session (tools/plot_session: power drawn, limit offered, energy, transaction events) written to a PNG
+  whose path is printed.
 
 Exits 0 when every step happened and every frame the station sent was valid (OCA JSON schemas,
 OCPP-J framing); otherwise non-zero with the step that failed, the station's stderr tail and the
@@ -35,6 +39,7 @@ if TOOLS not in sys.path:
     sys.path.insert(0, TOOLS)
 
 from csms import CALL, CALLERROR, CALLRESULT, Csms, StationProcess  # noqa: E402
+from csms import smart  # noqa: E402
 
 IDENTITY = "FC-DEMO-1"
 HEARTBEAT = 5          # s: HeartbeatInterval, also what the dev CSMS hands out in BootNotificationResponse
@@ -46,6 +51,8 @@ CONNECTORS = [(1, 1), (2, 1), (2, 2)]
 EVSE, CONNECTOR = 1, 1
 TAG = {"idToken": "04A2B3C4D5E6F7", "type": "ISO14443"}  # a 7-byte MIFARE UID
 EV_WATTS = 11000       # what the simulated EV's on-board charger draws (3 x 15.9 A at 230 V)
+LOW_AMPS = 10          # smart charging step: the CSMS's TxProfile limit (3 x 10 A x 230 V = 6900 W) ...
+LOW_S = 8              # ... for this long, then back to the EVSE's 32 A
 ENERGY = "Energy.Active.Import.Register"
 AUTH_STATUSES = ("Accepted", "Blocked", "ConcurrentTx", "Expired", "Invalid", "NoCredit", "NotAllowedTypeEVSE",
                  "NotAtThisLocation", "NotAtThisTime", "Unknown")
@@ -479,6 +486,37 @@ class Demo:
         if any(b <= a for a, b in zip(readings, readings[1:])):
             raise DemoFailed("energy register not rising while charging at %d W: %r Wh" % (EV_WATTS, readings))
 
+        # 5b. Smart charging (K01, issue 12): a TxProfile for this transaction lowers the offer to LOW_AMPS,
+        #     then lets it rise again; the pilot follows at the period boundary and the EV draws what it is
+        #     offered; each change is a TransactionEvent Updated (ChargingRateChanged) with the offer.
+        mark, emark = csms.mark(), station.mark()
+        p = smart.profile(1, "TxProfile", [(0, LOW_AMPS), (LOW_S, EVSES[0]["max_current"])], transaction_id=tid)
+        story.pump(True)
+        story.say("CSMS   SetChargingProfile TxProfile: %d A for %d s, then %d A" % (
+            LOW_AMPS, LOW_S, EVSES[0]["max_current"]))
+        reply = csms.call("SetChargingProfile", {"evseId": EVSE, "chargingProfile": p}, timeout=10)
+        if reply.kind != CALLRESULT or reply.payload.get("status") != "Accepted":
+            raise DemoFailed("SetChargingProfile TxProfile not Accepted: %s" % reply.summary(300))
+        low = round(expected_duty(LOW_AMPS), 1)
+        self.wait("pilot PWM %.1f %% (offer of %d A)" % (low, LOW_AMPS),
+                  lambda: self.pilot(emark, lambda e: abs(e.get("duty", -1) - low) < 0.05 and e.get("contactor")), 3)
+        low_w = LOW_AMPS * EVSES[0]["voltage"] * EVSES[0]["phases"]
+
+        def rate_changed():
+            return [f for f in self.tx_events(mark) if f.payload.get("triggerReason") == "ChargingRateChanged"]
+        first = self.wait("TransactionEvent Updated ChargingRateChanged", lambda: rate_changed(), 5)[0]
+        drawn = [x[2] for x in sampled(first.payload, "Power.Active.Import")]
+        if not drawn or drawn[0] > low_w + 0.5:
+            raise DemoFailed("the EV draws %r W, more than the %d W offered" % (drawn, low_w))
+        self.wait("pilot PWM %.1f %% again (offer of %d A) after %d s" % (
+            duty, EVSES[0]["max_current"], LOW_S), lambda: self.pilot(
+                emark, lambda e: abs(e.get("duty", -1) - duty) < 0.05 and e.get("contactor")), LOW_S + 4)
+        second = self.wait("a second ChargingRateChanged", lambda: rate_changed()[1:], 5)[0]
+        drawn = [x[2] for x in sampled(second.payload, "Power.Active.Import")]
+        if not drawn or abs(drawn[0] - EV_WATTS) > 0.5:
+            raise DemoFailed("after the limit rose the EV draws %r W, not its %d W" % (drawn, EV_WATTS))
+        self._idle(TX_UPDATED + 0.5)
+
         # 6. The EV stops drawing (back to state B): contactor opens, SuspendedEV.
         mark, emark = csms.mark(), station.mark()
         self.drive("the EV is full: back to state B", {"cmd": "ev", "evse": EVSE, "state": "B"})
@@ -527,6 +565,36 @@ class Demo:
         story.finish()
         self._summary(tid, started, ended, ended_ans, end_ev, closed, opened, answer)
 
+    def expected_wh(self, closed, opened):
+        """Energy the simulated EV should have drawn: min(its load, the pilot's offer) between the pilot
+        events from contactor closed to open."""
+        evs = [e for e in self.station.named("pilot") if e.get("evse") == EVSE and closed["_t"] <= e["_t"] <= opened["_t"]]
+        volts_phases = EVSES[0]["voltage"] * EVSES[0]["phases"]
+        wh = 0.0
+        for a, b in zip(evs, evs[1:]):
+            d = a.get("duty", 100)
+            amps = d * 0.6 if 10 <= d <= 85 else 0.0
+            if a.get("contactor"):
+                wh += min(EV_WATTS, amps * volts_phases) * (b["_t"] - a["_t"]) / 3600.0
+        return wh
+
+    def plot(self):
+        """tools/plot_session on this session's stdout events and CSMS frames; returns the PNG path."""
+        import subprocess
+
+        out_dir = os.environ.get("FLEXCHARGE_PLOT_DIR") or tempfile.gettempdir()
+        events = os.path.join(out_dir, "flexcharge-session.events.jsonl")
+        frames = os.path.join(out_dir, "flexcharge-session.csms.jsonl")
+        png = os.path.join(out_dir, "flexcharge-session.png")
+        plot_session = _load_plot_session()
+        plot_session.write_logs(self.station, self.csms, events, frames)
+        r = subprocess.run([sys.executable, os.path.join(TOOLS, "plot_session"), "--events", events, "--csms", frames,
+                            "--out", png, "--evse", str(EVSE), "--voltage", str(EVSES[0]["voltage"]),
+                            "--phases", str(EVSES[0]["phases"])], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise DemoFailed("tools/plot_session failed: %s" % (r.stderr or r.stdout)[-800:])
+        return png
+
     # -- checks across the whole session, then the summary --
 
     def _summary(self, tid, started, ended, ended_ans, end_ev, closed, opened, boot_answer):
@@ -561,15 +629,15 @@ class Demo:
         metered = end_wh - begin_wh
         reported = end_ev.get("energyWh")
         closed_s = opened["_t"] - closed["_t"]
-        physics = EV_WATTS * closed_s / 3600.0
+        physics = self.expected_wh(closed, opened)
         if not isinstance(reported, (int, float)):
             raise DemoFailed("the station's Ended event has no energyWh: %r" % end_ev)
         if abs(reported - metered) > 0.2:
             raise DemoFailed("energy disagrees: %.1f Wh in the Ended event, %.1f Wh from the meter values"
                              % (reported, metered))
         if abs(metered - physics) > max(0.5, 0.05 * physics):
-            raise DemoFailed("energy %.1f Wh metered, but %d W for %.1f s with the contactor closed is %.1f Wh"
-                             % (metered, EV_WATTS, closed_s, physics))
+            raise DemoFailed("energy %.1f Wh metered, but min(%d W, offer) for %.1f s with the contactor closed "
+                             "is %.1f Wh" % (metered, EV_WATTS, closed_s, physics))
         dur_ts = parse_ts(ended.payload["timestamp"]) - parse_ts(started.payload["timestamp"])
         duration = end_ev.get("duration")
         if not isinstance(duration, int) or abs(duration - dur_ts) > 1.05:  # whole seconds vs ms timestamps
@@ -601,7 +669,8 @@ class Demo:
         print("energy (meter)     %.1f Wh from the station's meter values (%s %.1f -> %.1f Wh, "
               "Transaction.Begin -> Transaction.End)" % (metered, ENERGY, begin_wh, end_wh))
         print("energy (Ended)     %.1f Wh as reported in the Ended event (energyWh)" % reported)
-        print("energy (check)     %.1f Wh expected: %d W x %.1f s with the contactor closed" % (physics, EV_WATTS, closed_s))
+        print("energy (check)     %.1f Wh expected: min(%d W, offer) over %.1f s with the contactor closed" % (
+            physics, EV_WATTS, closed_s))
         print("meter values       %s Wh (Transaction.Begin, then Sample.Periodic %s s apart; TxUpdatedInterval %d s)" % (
             " -> ".join("%.1f" % r for r in readings), "/".join("%.1f" % g for g in sample_gaps), TX_UPDATED))
         print("duration           %d s (Ended event), %.1f s between the Started and Ended timestamps" % (duration, dur_ts))
@@ -630,6 +699,8 @@ class Demo:
             if cs_call or st_ans:
                 parts.append("%2d CALL CSMS -> station, %2d answers" % (cs_call, st_ans))
             print("  %-22s %s" % (a, "; ".join(parts)))
+        png = self.plot()
+        print("session plot       %s (power drawn, limit offered, energy, transaction events)" % png)
         say("demo OK: a complete charging session, every frame schema-valid")
 
 
@@ -664,6 +735,18 @@ def main(argv=None):
     if ok and not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0 if ok else 1
+
+
+def _load_plot_session():
+    import importlib.machinery
+    import importlib.util
+
+    path = os.path.join(TOOLS, "plot_session")
+    loader = importlib.machinery.SourceFileLoader("plot_session", path)
+    spec = importlib.util.spec_from_loader("plot_session", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
 
 
 def _post_mortem(demo):

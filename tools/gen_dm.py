@@ -35,6 +35,7 @@ MEASURANDS = (
     "Current.Offered",
     "Energy.Active.Import.Register",
     "Power.Active.Import",
+    "Power.Offered",
     "Voltage",
 )  # what the HAL Meter/ControlPilot can deliver
 TX_POINTS = ("EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")  # no bay sensor, no signed data
@@ -360,9 +361,9 @@ OVERLAY = (
                 None,
                 0,
                 (
-                    # K01-K17 not implemented yet (issue 10): no SetChargingProfile handler.
-                    V("Available", "ROU", "false"),
-                    V("Enabled", "ROU", "false"),
+                    # K01/K05/K08-K10: core/blocks/k_smart_charging (issue 12).
+                    V("Available", "ROF", "true"),  # profiles.py: SetChargingProfile Rejected when false
+                    V("Enabled", "RWPM", "true"),
                     V("Entries", "ROM", "0", inst="ChargingProfiles", mn=0, mx=10),  # ours: 10 profiles
                     V("LimitChangeSignificance", "RWPM", "10", mn=0, mx=100),  # TC_B_11_CS step 3
                     V("PeriodsPerSchedule", "ROC", "24"),  # ours

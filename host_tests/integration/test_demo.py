@@ -10,7 +10,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEMO = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools", "demo.py")
 
 
-def run_demo(kit, tmp_path, *args, timeout=60):
+def run_demo(kit, tmp_path, *args, timeout=120):
     # TMPDIR: the demo keeps its files after a failure; keep them in the test's own directory.
     env = dict(os.environ, TMPDIR=str(tmp_path))
     proc = subprocess.run([sys.executable, DEMO, "--station", kit.STATION] + list(args), stdout=subprocess.PIPE,
@@ -57,7 +57,15 @@ def test_demo_runs_a_complete_session(kit, tmp_path):
         assert action in actions, (action, rows)
     assert actions["TransactionEvent"][0] == int(count)
     assert all(c == r for c, r in actions.values()), rows
-    assert sum(c + r for c, r in actions.values()) == total, (rows, total)
+    # CALLs the CSMS sent (issue 12: SetChargingProfile of the smart-charging step), each answered
+    csms_rows = re.findall(r"^  (\w+)\s+(\d+) CALL CSMS -> station,\s+(\d+) answers$", out, re.M)
+    assert ("SetChargingProfile", "1", "1") in csms_rows, csms_rows
+    assert sum(c + r for c, r in actions.values()) + sum(int(c) + int(r) for _, c, r in csms_rows) == total, (
+        rows, csms_rows, total)
+    # issue 12: the EV followed the TxProfile (ChargingRateChanged twice) and the plot was written
+    assert "2 x Updated(ChargingRateChanged)" in out or out.count("Updated(ChargingRateChanged)") >= 2, out[-3000:]
+    png = field(out, "session plot", r"(\S+\.png)")[0]
+    assert os.path.getsize(png) > 10000
 
 
 def test_demo_fails_clearly_when_a_step_does_not_happen(kit, tmp_path):

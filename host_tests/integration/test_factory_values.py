@@ -12,8 +12,8 @@ REFUSED = [
      ("OCPPCommCtrlr.MessageTimeout[Default]", "536870")),
     ("items-beyond-heap", ("DeviceDataCtrlr", "ItemsPerMessage", "500", "GetVariables"),
      ("DeviceDataCtrlr.ItemsPerMessage[GetVariables]", "64")),
-    ("smart-charging-not-implemented", ("SmartChargingCtrlr", "Available", "true", None),
-     ("SmartChargingCtrlr.Available", "not implemented")),
+    ("not-implemented", ("SecurityCtrlr", "AdditionalRootCertificateCheck", "true", None),
+     ("SecurityCtrlr.AdditionalRootCertificateCheck", "not implemented")),
     ("firmware-maintained", ("EVSE", "AvailabilityState", "Unavailable", None),
      ("EVSE", "AvailabilityState", "maintained by the firmware")),
 ]

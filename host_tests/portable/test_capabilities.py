@@ -91,10 +91,16 @@ def test_declared_features_have_their_handlers():
         assert a.router.handles("GetLog") or a.router.handles("UpdateFirmware"), ftp
 
 
-def test_smart_charging_is_declared_unavailable_and_read_only():
+def test_smart_charging_is_declared_available_and_enabled():
+    # Issue 12: the K block exists (core/blocks/k_smart_charging), so Available is true (ReadOnly: a factory
+    # value may say false for a station sold without it) and Enabled is the CSMS's switch (ReadWrite).
     a = app()
     dm = a.dm
-    assert dm.get_bool("SmartChargingCtrlr", "Available") is False
-    assert dm.get_bool("SmartChargingCtrlr", "Enabled") is False
+    assert dm.get_bool("SmartChargingCtrlr", "Available") is True
+    assert dm.get_bool("SmartChargingCtrlr", "Enabled") is True
+    f = dm.find("SmartChargingCtrlr", None, None, None, "Available", None)
+    assert f[1][2][:2] == "RO"
     f = dm.find("SmartChargingCtrlr", None, None, None, "Enabled", None)
-    assert f[1][2][:2] == "RO"  # the CSMS cannot switch on what does not exist
+    assert f[1][2][:2] == "RW"
+    for x in ("SetChargingProfile", "GetChargingProfiles", "ClearChargingProfile", "GetCompositeSchedule"):
+        assert a.router.handles(x), x

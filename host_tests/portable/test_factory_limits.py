@@ -46,7 +46,7 @@ def test_read_only_variables_the_maker_provisions_are_accepted():
         e("ReservationCtrlr", "Available", "false"),
         e("ReservationCtrlr", "NonEvseSpecific", "true"),
         e("MonitoringCtrlr", "ItemsPerMessage", "64", "SetVariableMonitoring"),
-        e("SmartChargingCtrlr", "Available", "false"),  # what it is already: fine
+        e("SmartChargingCtrlr", "Available", "false"),  # a station sold without smart charging (issue 12)
     ])
     dm = make_dm(d, tables=TABLES)  # a reboot keeps them
     assert dm.get_int("DeviceDataCtrlr", "ItemsPerMessage", var_instance="GetVariables") == 4
@@ -70,8 +70,6 @@ def test_values_the_firmware_cannot_honour_are_refused_with_the_reason():
     refused(e("DeviceDataCtrlr", "ItemsPerMessage", "65", "GetVariables"), "ItemsPerMessage[GetVariables]", "..64")
     refused(e("DeviceDataCtrlr", "ItemsPerMessage", "0", "SetVariables"), "ItemsPerMessage[SetVariables]", "1..")
     refused(e("LocalAuthListCtrlr", "ItemsPerMessage", "1000"), "LocalAuthListCtrlr.ItemsPerMessage", "..64")
-    refused(e("SmartChargingCtrlr", "Available", "true"), "SmartChargingCtrlr.Available", "not implemented")
-    refused(e("SmartChargingCtrlr", "Enabled", "true"), "SmartChargingCtrlr.Enabled", "not implemented")
     # maintained by the firmware
     refused(e("EVSE", "AvailabilityState", "Unavailable", evse=1), "EVSE@1.AvailabilityState", "maintained by the firmware")
     refused(e("LocalAuthListCtrlr", "Entries", "3"), "maintained by the firmware")

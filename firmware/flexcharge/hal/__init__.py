@@ -176,6 +176,15 @@ class ConnectorHw:
         raise Unsupported
 
 
+class LimitInput:
+    """An external charging limit of one EVSE (an EMS / grid-operator input: a relay contact, 0-10 V, a
+    Modbus register). amps() -> the current per phase allowed now, or None for no limit. The smart-charging
+    limit and this one are combined by taking the lower (K: an external constraint is never exceeded)."""
+
+    def amps(self):
+        return None
+
+
 class Indicator:
     """Whatever the station uses to show and report state (LEDs, display, the unix board's stdout).
 
@@ -192,6 +201,7 @@ class Board:
     Attributes: name, storage, clock, watchdog, reset, indicator,
     connectors: dict {(evse_id, connector_id): ConnectorHw},
     pilots / contactors / meters: dict {evse_id: ...} where the board has them;
+    limit_inputs: dict {evse_id: LimitInput} for boards with an external limit (EMS) input (unix: none);
     rfid: an id reader or None; slot: a FirmwareSlot or None;
     vendor_extensions: the maker's flexcharge.hal.vendor.VendorExtension objects (DataTransfer).
     Events from the hardware reach the core through `listener(kind, data)`,
@@ -203,6 +213,7 @@ class Board:
     rfid = None
     slot = None
     vendor_extensions = ()
+    limit_inputs = {}
 
     def emit(self, kind, data):
         if self.listener is not None:

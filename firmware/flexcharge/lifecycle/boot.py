@@ -52,6 +52,7 @@ from flexcharge.lifecycle import slots
 from flexcharge.lifecycle.update import Updater
 from flexcharge.comm import http
 import flexcharge
+from flexcharge.core.blocks.k_smart_charging.profiles import SmartCharging
 from flexcharge.core.blocks.j_meter_values.metering import MeterFeed
 
 EXIT_OK = 0
@@ -142,6 +143,9 @@ class App:
         self.logs.before = lambda t: self.metrics.report() if t == "DiagnosticsLog" else None
         # N07/N08: a monitor with transaction=true only acts while its EVSE has a transaction.
         self.monitoring.engine.tx_lookup = lambda evse_id: _tx_id(tx, evse_id)
+        self.remote = Remote(st, tx, self.reservation)
+        self.smart = SmartCharging(st, tx)  # K: after Transactions (its start() sees recovered transactions)
+        self.remote.smart = self.smart
         self.blocks = (
             self.security,
             self.password,
@@ -160,7 +164,8 @@ class App:
             self.availability,
             self.reset,
             self.reservation,
-            Remote(st, tx, self.reservation),
+            self.remote,
+            self.smart,
             DataTransfer(st),  # P01/P02 with the board's vendor extensions
             self.firmware,  # L01-L04
             CustomerInformation(st, self.auth, tx),  # N09/N10 over the cache, local list and tx queue

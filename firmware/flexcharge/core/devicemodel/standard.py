@@ -142,10 +142,10 @@ SAMPLED_DATA_CTRLR = (
     ('SampledDataCtrlr', None, 0, (
         ('Available', None, 'RO', 'boolean', None, None, None, None, 'true'),
         ('Enabled', None, 'RWPM', 'boolean', None, None, None, None, 'true'),
-        ('TxEndedMeasurands', None, 'RWPM', 'MemberList', None, None, None, ('Current.Import', 'Current.Offered', 'Energy.Active.Import.Register', 'Power.Active.Import', 'Voltage'), 'Energy.Active.Import.Register'),
+        ('TxEndedMeasurands', None, 'RWPM', 'MemberList', None, None, None, ('Current.Import', 'Current.Offered', 'Energy.Active.Import.Register', 'Power.Active.Import', 'Power.Offered', 'Voltage'), 'Energy.Active.Import.Register'),
         ('TxEndedInterval', None, 'RWPM', 'integer', 's', 0, None, None, '0'),
-        ('TxStartedMeasurands', None, 'RWPM', 'MemberList', None, None, None, ('Current.Import', 'Current.Offered', 'Energy.Active.Import.Register', 'Power.Active.Import', 'Voltage'), 'Energy.Active.Import.Register'),
-        ('TxUpdatedMeasurands', None, 'RWPM', 'MemberList', None, None, None, ('Current.Import', 'Current.Offered', 'Energy.Active.Import.Register', 'Power.Active.Import', 'Voltage'), 'Energy.Active.Import.Register,Power.Active.Import'),
+        ('TxStartedMeasurands', None, 'RWPM', 'MemberList', None, None, None, ('Current.Import', 'Current.Offered', 'Energy.Active.Import.Register', 'Power.Active.Import', 'Power.Offered', 'Voltage'), 'Energy.Active.Import.Register'),
+        ('TxUpdatedMeasurands', None, 'RWPM', 'MemberList', None, None, None, ('Current.Import', 'Current.Offered', 'Energy.Active.Import.Register', 'Power.Active.Import', 'Power.Offered', 'Voltage'), 'Energy.Active.Import.Register,Power.Active.Import'),
         ('TxUpdatedInterval', None, 'RWPM', 'integer', 's', 0, None, None, '60'),
     )),
 )
@@ -156,10 +156,10 @@ ALIGNED_DATA_CTRLR = (
         ('Available', None, 'RO', 'boolean', None, None, None, None, 'true'),
         ('Enabled', None, 'RWPM', 'boolean', None, None, None, None, 'true'),
         ('Interval', None, 'RWPM', 'integer', 's', 0, None, None, '900'),
-        ('Measurands', None, 'RWPM', 'MemberList', None, None, None, ('Current.Import', 'Current.Offered', 'Energy.Active.Import.Register', 'Power.Active.Import', 'Voltage'), 'Energy.Active.Import.Register'),
+        ('Measurands', None, 'RWPM', 'MemberList', None, None, None, ('Current.Import', 'Current.Offered', 'Energy.Active.Import.Register', 'Power.Active.Import', 'Power.Offered', 'Voltage'), 'Energy.Active.Import.Register'),
         ('SendDuringIdle', None, 'RWPM', 'boolean', None, None, None, None, 'false'),
         ('TxEndedInterval', None, 'RWPM', 'integer', 's', 0, None, None, '0'),
-        ('TxEndedMeasurands', None, 'RWPM', 'MemberList', None, None, None, ('Current.Import', 'Current.Offered', 'Energy.Active.Import.Register', 'Power.Active.Import', 'Voltage'), 'Energy.Active.Import.Register'),
+        ('TxEndedMeasurands', None, 'RWPM', 'MemberList', None, None, None, ('Current.Import', 'Current.Offered', 'Energy.Active.Import.Register', 'Power.Active.Import', 'Power.Offered', 'Voltage'), 'Energy.Active.Import.Register'),
     )),
 )
 
@@ -203,8 +203,8 @@ LOCAL_AUTH_LIST_CTRLR = (
 # K smart charging
 SMART_CHARGING_CTRLR = (
     ('SmartChargingCtrlr', None, 0, (
-        ('Available', None, 'ROU', 'boolean', None, None, None, None, 'false'),
-        ('Enabled', None, 'ROU', 'boolean', None, None, None, None, 'false'),
+        ('Available', None, 'ROF', 'boolean', None, None, None, None, 'true'),
+        ('Enabled', None, 'RWPM', 'boolean', None, None, None, None, 'true'),
         ('Entries', 'ChargingProfiles', 'ROM', 'integer', None, 0, 10, None, '0'),
         ('LimitChangeSignificance', None, 'RWPM', 'decimal', 'Percent', 0, 100, None, '10'),
         ('PeriodsPerSchedule', None, 'ROC', 'integer', None, None, None, None, '24'),

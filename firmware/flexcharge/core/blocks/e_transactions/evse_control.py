@@ -3,17 +3,23 @@
 #
 #   allowed >= 6 A, EV in B        pilot offers (PWM), contactor open   (B2: EV may request)
 #   allowed >= 6 A, EV in C        pilot offers, contactor closed       (C2: charging)
-#   allowed <  6 A                 steady +12 V (no offer), contactor open (B1/C1)
+#   allowed <  6 A                 steady +12 V (no offer), contactor open (B1/C1) once the EV
+#                                  has stopped drawing, at the latest PAUSE_GRACE_MS later
 #   fault / welded / EV in E,F     pilot state F (-12 V), contactor open
 #   EV in D (ventilation asked)    no ventilation on our boards: treated as not allowed
 #
 # The board supplies pilots/contactors/meters per EVSE (flexcharge.hal); an EVSE without
 # them (e.g. a board still being brought up) reads as "no EV, nothing measured".
 from flexcharge.hal import iec61851 as cp
+from flexcharge.compat import ticks_ms, ticks_diff
 
 WELDED = "ContactorWelded"
 METER_FAILURE = "MeterFailure"
 METER_MISSES = 3  # consecutive failed readings before the meter counts as silent
+# Pause under load (smart charging limit < 6 A, IEC 61851-1 A.4 / Table A.6, sequence C2 -> C1):
+# the offer goes first; the EV must stop drawing within 3 s, and the EVSE opens the power path
+# once it has (no switching under load), or after this grace when the EV does not comply.
+PAUSE_GRACE_MS = 6000
 
 
 class EvseControl:
@@ -29,6 +35,7 @@ class EvseControl:
         self.on_fault = None
         self._misses = 0
         self.meter_silent = False
+        self._pause_t = None  # ticks_ms when the offer was withdrawn with the contactor closed
 
     # -- inputs ------------------------------------------------------------------------
     def plugged_connector(self):
@@ -108,6 +115,7 @@ class EvseControl:
         if amps > self.evse.max_current:
             amps = self.evse.max_current
         if amps >= cp.MIN_CURRENT and st in ("B", "C"):
+            self._pause_t = None
             if p is not None:
                 p.offer(amps)
             if st == "C":
@@ -120,6 +128,13 @@ class EvseControl:
             # opening under load; the simulated EV reacts at once).
             if p is not None:
                 p.offer(0)
+            if self.closed() and st == "C" and self.power_w() > 0:
+                now = ticks_ms()
+                if self._pause_t is None:
+                    self._pause_t = now
+                if ticks_diff(now, self._pause_t) < PAUSE_GRACE_MS:
+                    return  # the EV is still ramping down: open once it has stopped drawing
+            self._pause_t = None
             self._open()
 
     def _open(self):

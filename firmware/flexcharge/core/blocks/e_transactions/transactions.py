@@ -554,6 +554,22 @@ class Transactions(Block):
                 except Exception:
                     pass
 
+    def rate_changed(self, evse_id, report=True):
+        """K08 -> control: the smart-charging limit of evse_id changed. Apply it now; during a
+        transaction report it (TransactionEvent Updated, triggerReason ChargingRateChanged) with
+        the offered current and power (J: Current.Offered / Power.Offered)."""
+        s = self._slot(evse_id)
+        if s is None:
+            return
+        self._apply(s)
+        if s.tx is None or not report:
+            return
+        c = self._conditions(s)
+        s.conds = c
+        mv = self._sample(s, (mtr.OFFERED, mtr.POWER_OFFERED, mtr.POWER), mtr.OTHER)
+        self._event(s, UPDATED, "ChargingRateChanged", self._charging_state(s, c), meter=mv)
+        self._refresh(s)
+
     def _allowed(self, s):
         if s.auth is None or s.limited:
             return 0

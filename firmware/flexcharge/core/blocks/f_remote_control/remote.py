@@ -3,8 +3,9 @@
 # Starting and stopping is the Transactions block's job (remote_start/remote_stop, which
 # apply AuthorizeRemoteStart and TxStartPoint); this block checks what the request may ask
 # for here: registration, EVSE, availability, reservations, the charging profile.
-# Smart charging (K) is not implemented: a TxProfile is handed to Transactions, which may
-# ignore it (TC_K_38_CS); any other purpose is Rejected: a remote start can only carry a TxProfile.
+# A chargingProfile must be a TxProfile (any other purpose is Rejected); the smart-charging block
+# (self.smart, when present) validates it (K05.FR.04/05) and installs it as the TxProfile of the
+# transaction that starts (K05.FR.02/03). Without that block it is ignored (TC_K_38_CS).
 from flexcharge.core.router import Block, on
 from flexcharge.core.station import ACCEPTED as REG_ACCEPTED
 
@@ -21,6 +22,7 @@ class Remote(Block):
         Block.__init__(self, station)
         self.tx = transactions
         self.reservation = reservation  # h_reservation.Reservation or None
+        self.smart = None  # k_smart_charging.profiles.SmartCharging or None (set by the composition root)
 
     def _blocked(self, evse_id):
         for f in self.tx.evse_blocked:
@@ -103,12 +105,16 @@ class Remote(Block):
                 pass
             else:
                 return {"status": REJECTED}  # F01.FR.22: reserved for another idToken (TC_H_02_CS)
+        if profile is not None and self.smart is not None and self.smart.check_remote(evse_id, profile) is not None:
+            return {"status": REJECTED}  # K05.FR.04/05: a profile we could not install
         before = self.tx.active(evse_id)
         if group is None:
             status = await self.tx.remote_start(evse_id, id_token, p["remoteStartId"], profile)
         else:
             status = await self.tx.remote_start(evse_id, id_token, p["remoteStartId"], profile, group=group)
         res = {"status": status}
+        if status == ACCEPTED and profile is not None and self.smart is not None:
+            self.smart.remote_profile(evse_id, profile)
         if status == ACCEPTED and before is not None and self.tx.active(evse_id) is before:
             # A transaction started before this request (cable first): its id goes back
             # (TC_K_38_CS, reusable state Authorized (remote)).

@@ -5,6 +5,7 @@
 #   Power.Active.Import            W, total (no phase)
 #   Current.Import                 A, one value per phase L1..L3 the EVSE uses
 #   Current.Offered                A, what the control pilot offers (no phase)
+#   Power.Offered                  W, that offer times the phase voltages (no phase)
 #   Voltage                        V, per phase L1-N..L3-N
 # The meter sits at the EVSE outlet: location "Outlet" (the schema default) throughout.
 from flexcharge.compat import const, sleep_ms
@@ -15,11 +16,13 @@ PERIODIC = "Sample.Periodic"
 CLOCK = "Sample.Clock"
 END = "Transaction.End"
 TRIGGER = "Trigger"
+OTHER = "Other"
 
 ENERGY = "Energy.Active.Import.Register"
 POWER = "Power.Active.Import"
 CURRENT = "Current.Import"
 OFFERED = "Current.Offered"
+POWER_OFFERED = "Power.Offered"
 VOLTAGE = "Voltage"
 
 _PHASES = ("L1", "L2", "L3")
@@ -56,6 +59,12 @@ def sampled_values(reading, measurands, context, offered=0):
                 out.append(_sv(round(cur[i], 2), context, m, "A", _PHASES[i]))
         elif m == OFFERED:
             out.append(_sv(round(offered or 0, 1), context, m, "A"))
+        elif m == POWER_OFFERED:
+            v = reading.get("voltage_v") or ()
+            tot = 0.0
+            for x in v:
+                tot += x
+            out.append(_sv(round((offered or 0) * tot, 1), context, m, "W"))
         elif m == VOLTAGE:
             v = reading.get("voltage_v") or ()
             for i in range(min(len(v), 3)):
