@@ -308,9 +308,9 @@ def test_second_update_cancels_the_first(rig, files, images, fwpki):
     update(rig, request(files.url(os.path.basename(slow)), slow, fwpki["good"], request_id=20))
     wait_status(rig.csms, "Downloading", mark)
     time.sleep(0.5)
-    files.slow = 0.0
     update(rig, request(files.url(os.path.basename(img)), img, fwpki["good"], request_id=21),
            expect="AcceptedCanceled")
+    files.slow = 0.0
     rig.csms.wait_for(lambda: "Installed" in statuses(rig.csms, mark, 21), 90, "Installed for 21")
     assert statuses(rig.csms, mark, 21) == IN_ORDER
     assert "Installed" not in statuses(rig.csms, mark, 20)
