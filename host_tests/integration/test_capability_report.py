@@ -43,9 +43,14 @@ def test_report_declares_only_what_the_station_does(make_csms, make_station, kit
     assert sc["value"] == "false" and sc["mutability"] == "ReadOnly", sc
     en = inv[("SmartChargingCtrlr", None, "Enabled", None)]
     assert en["value"] == "false" and en["mutability"] == "ReadOnly", en
-    assert inv[("OCPPCommCtrlr", None, "FileTransferProtocols", None)].get("value") == ""
+    # UpdateFirmware (L01) downloads over what comm/http.py speaks.
+    assert inv[("OCPPCommCtrlr", None, "FileTransferProtocols", None)].get("value") == "HTTP,HTTPS"
     names = set(k[2] for k in inv)
-    for gone in ("AllowNewSessionsPendingFirmwareUpdate", "CertSigningRepeatTimes", "MaxCertificateChainSize"):
+    assert "AllowNewSessionsPendingFirmwareUpdate" in names  # L01 is implemented
+    r = csms.call("UpdateFirmware", {"requestId": 1, "firmware": {"location": "http://127.0.0.1:9/x",
+                                                                    "retrieveDateTime": "2020-01-01T00:00:00Z"}})
+    assert r.kind == kit.CALLRESULT and r.payload["status"] == "Rejected", r  # unsigned: refused, but handled
+    for gone in ("CertSigningRepeatTimes", "MaxCertificateChainSize"):
         assert gone not in names, gone
     checked = []
     for (comp, evse, var, inst), a in sorted(inv.items(), key=lambda x: str(x[0])):
