@@ -103,7 +103,7 @@ class Updater:
 
     def downloaded_digest(self):
         """Digest of a finished image in the inactive slot (after a restart in 'downloaded')."""
-        h = self.fs._s["sha256"].get(self.fs.inactive())
+        h = self.fs.digest()
         return binascii.unhexlify(h) if h else None
 
     # -- install ---------------------------------------------------------------------------------
@@ -113,11 +113,11 @@ class Updater:
         atomic rename of slot.json is the switch. -> the image's version. Raises ImageError."""
         fs = self.fs
         t = fs.inactive()
-        h = fs._s["sha256"].get(t)
+        h = fs.digest(t)
         if not h or not fs.verify(h):
             raise slots.ImageError("image on flash does not match the verified one")
         hdr = slots.unpack(fs, t, self.board)
-        fs._s["version"][t] = hdr["version"]
+        fs.set_version(t, hdr["version"])
         fs.mark_pending()  # the switch
         return hdr["version"]
 
