@@ -332,6 +332,12 @@ def test_installation_waits_for_the_transaction(rig, files, images, fwpki):
     wait_status(rig.csms, "InstallScheduled", mark)
     time.sleep(2)
     assert "Installing" not in statuses(rig.csms, mark)
+    # F06 TriggerMessage: the real status of the running update, with its requestId.
+    m2 = rig.csms.mark()
+    r = rig.csms.call("TriggerMessage", {"requestedMessage": "FirmwareStatusNotification"})
+    assert r.payload["status"] == "Accepted"
+    trig = rig.csms.wait_call("FirmwareStatusNotification", since=m2, timeout=5)
+    assert trig.payload == {"status": "InstallScheduled", "requestId": 30}, trig.payload
     st.send({"cmd": "unplug", "evse": 1, "connector": 1})
     wait_status(rig.csms, "Installed", mark, timeout=90)
     ended = [f.index for f in rig.csms.calls("TransactionEvent", since=mark) if f.payload["eventType"] == "Ended"]
@@ -339,7 +345,7 @@ def test_installation_waits_for_the_transaction(rig, files, images, fwpki):
                   if f.payload["status"] == "Installing"]
     assert ended and installing and ended[0] < installing[0]
     assert statuses(rig.csms, mark) == ["Downloading", "Downloaded", "SignatureVerified", "InstallScheduled",
-                                        "Installing", "InstallRebooting", "Installed"]
+                                        "InstallScheduled", "Installing", "InstallRebooting", "Installed"]
 
 
 def test_broken_image_rolls_back(rig, files, images, fwpki, kit):
@@ -386,3 +392,28 @@ def test_power_loss_around_the_slot_switch(rig, files, images, fwpki, kit, delay
     kit.wait_booted(rig.csms, rig.st, timeout=30, since=m2)
     wait_status(rig.csms, "Installed", mark, timeout=90)
     assert boot_versions(rig.csms, mark)[-1] == "9.0.0"
+
+
+def later(seconds):
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_download_and_install_scheduled(rig, files, images, fwpki):
+    """TC_L_03_CS DownloadScheduled (retrieveDateTime ahead) and TC_L_02_CS InstallScheduled
+    (installDateTime ahead): nothing is fetched or installed before its time."""
+    img = images["build"]("10.0.0")
+    mark = rig.csms.mark()
+    t0 = time.monotonic()
+    update(rig, request(files.url(os.path.basename(img)), img, fwpki["good"], request_id=70,
+                        firmware={"retrieveDateTime": later(3), "installDateTime": later(7)}))
+    wait_status(rig.csms, "DownloadScheduled", mark)
+    assert files.requests == []
+    wait_status(rig.csms, "InstallScheduled", mark, timeout=30)
+    assert time.monotonic() - t0 >= 2
+    assert "Installing" not in statuses(rig.csms, mark)
+    wait_status(rig.csms, "Installed", mark, timeout=60)
+    assert statuses(rig.csms, mark) == ["DownloadScheduled", "Downloading", "Downloaded", "SignatureVerified",
+                                        "InstallScheduled", "Installing", "InstallRebooting", "Installed"]
+    installing = [f for f in rig.csms.calls("FirmwareStatusNotification", since=mark) if f.payload["status"] == "Installing"]
+    assert time.monotonic() - t0 >= 5 and installing
