@@ -112,11 +112,13 @@ def fwpki(tmp_path_factory):
 def images(tmp_path_factory):
     d = tmp_path_factory.mktemp("images")
 
-    def build(version, broken=False):
-        out = str(d / ("fw-%s%s.img" % (version, "-broken" if broken else "")))
+    def build(version, broken=False, hang=False):
+        out = str(d / ("fw-%s%s%s.img" % (version, "-broken" if broken else "", "-hang" if hang else "")))
         cmd = [sys.executable, os.path.join(TOOLS, "firmware-image"), "--version", version, "--out", out]
         if broken:
             cmd.append("--broken")
+        if hang:
+            cmd.append("--hang")
         subprocess.run(cmd, check=True, capture_output=True)
         return out
 
@@ -357,6 +359,17 @@ def test_broken_image_rolls_back(rig, files, images, fwpki, kit):
     wait_status(rig.csms, "InstallationFailed", mark, timeout=90)
     assert statuses(rig.csms, mark) == IN_ORDER[:5] + ["InstallationFailed"]
     assert boot_versions(rig.csms, mark)[-1] == "0.1.0-test"
+    kit.assert_responsive(rig.csms, rig.st)
+
+
+def test_hanging_image_rolls_back_after_the_watchdog(rig, files, images, fwpki, kit):
+    """L01/L04: a new image that hangs (watchdog reset) is rolled back like a crash."""
+    img = images["build"]("7.1.0", hang=True)
+    mark = rig.csms.mark()
+    update(rig, request(files.url(os.path.basename(img)), img, fwpki["good"], request_id=41))
+    wait_status(rig.csms, "InstallationFailed", mark, timeout=90)
+    assert boot_versions(rig.csms, mark)[-1] == "0.1.0-test"
+    assert "watchdog expired" in rig.st.stderr_text()
     kit.assert_responsive(rig.csms, rig.st)
 
 
