@@ -97,7 +97,8 @@ class App:
         self.security = SecurityEvents(st, storage, self.seclog.append)
         self.password = PasswordUpdate(st, storage, self.security, lambda why: self.session.restart(why))
         fs = board.slot if board.slot is not None else slots.open_slots(storage.root)
-        self.updater = Updater(storage, fs, getattr(board, "name", "unix"), log)
+        self.updater = Updater(storage, fs, getattr(board, "name", "unix"), log,
+                               running_version=image_version or "factory")
         self.firmware = Firmware(st, self.updater, tx, self.status, self.security, self._manufacturer_roots,
                                  http.get, self._download_tls)
         self.trigger.triggers["FirmwareStatusNotification"] = self.firmware.trigger
