@@ -156,6 +156,7 @@ def test_old_firmware_booted_despite_a_pending_slot_does_not_claim_the_update():
     assert not up2.on_trial and up2.failed_version == "5.0"
     assert slots.open_slots(state).pending() is None
     # the image itself, booted for its trial, is on probation
+    up = updater(state)
     run(up.download({"requestId": 8, "location": "x"}, Server(image("5.1")).get, None))
     up.install({"requestId": 8})
     assert Updater(FileStorage(state), slots.open_slots(state), running_version="5.1").on_trial
