@@ -31,6 +31,7 @@ class FileServer:
     def __init__(self, root, tls=None):
         self.root = root
         self.fail_next = 0
+        self.cut_next = None  # bytes after which the next body is cut (connection closed), once
         self.slow = 0.0
         self.requests = []
         srv = self
@@ -68,6 +69,13 @@ class FileServer:
                 body = data[start:]
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if srv.cut_next is not None:
+                    n, srv.cut_next = srv.cut_next, None
+                    self.wfile.write(body[:n])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
                 try:
                     for i in range(0, len(body), 16384):
                         self.wfile.write(body[i:i + 16384])
@@ -288,6 +296,20 @@ def test_download_failing_twice_then_succeeding(rig, files, images, fwpki):
     got = statuses(rig.csms, mark)
     assert got[:3] == ["Downloading"] * 3 and got[3:] == IN_ORDER[1:], got
     assert len([r for r in files.requests if r[0].endswith(".img")]) == 3
+
+
+def test_broken_download_pauses_and_resumes_with_range(rig, files, images, fwpki):
+    """DownloadPaused: the connection breaks after 100 KB; after retryInterval the download goes on
+    from there with a Range request and the image verifies."""
+    img = images["build"]("4.2.0")
+    files.cut_next = 100000
+    mark = rig.csms.mark()
+    update(rig, request(files.url(os.path.basename(img)), img, fwpki["good"], request_id=9, retries=2,
+                        retryInterval=1))
+    wait_status(rig.csms, "Installed", mark, timeout=90)
+    assert statuses(rig.csms, mark) == ["Downloading", "DownloadPaused", "Downloading"] + IN_ORDER[1:]
+    ranges = [r[1] for r in files.requests if r[0].endswith("4.2.0.img")]
+    assert ranges[0] is None and ranges[1].startswith("bytes=") and int(ranges[1][6:-1]) > 0, ranges
 
 
 def test_download_failed(rig, files, images, fwpki):
