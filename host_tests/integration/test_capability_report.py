@@ -51,6 +51,9 @@ def test_report_declares_only_what_the_station_does(make_csms, make_station, kit
         assert there in names, there
     r = csms.call("GetInstalledCertificateIds", {})
     assert r.kind == CALLRESULT and r.payload["status"] in ("Accepted", "NotFound"), r
+    r = csms.call("UpdateFirmware", {"requestId": 1, "firmware": {"location": "http://127.0.0.1:9/x",
+                                                                    "retrieveDateTime": "2020-01-01T00:00:00Z"}})
+    assert r.kind == CALLRESULT and r.payload["status"] == "Rejected", r  # unsigned: refused, but handled
     checked = []
     for (comp, evse, var, inst), a in sorted(inv.items(), key=lambda x: str(x[0])):
         if var != "Available" or not comp.endswith("Ctrlr"):

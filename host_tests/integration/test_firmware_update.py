@@ -31,6 +31,7 @@ class FileServer:
     def __init__(self, root, tls=None):
         self.root = root
         self.fail_next = 0
+        self.cut_next = None  # bytes after which the next body is cut (connection closed), once
         self.slow = 0.0
         self.requests = []
         srv = self
@@ -68,6 +69,13 @@ class FileServer:
                 body = data[start:]
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if srv.cut_next is not None:
+                    n, srv.cut_next = srv.cut_next, None
+                    self.wfile.write(body[:n])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
                 try:
                     for i in range(0, len(body), 16384):
                         self.wfile.write(body[i:i + 16384])
@@ -112,11 +120,13 @@ def fwpki(tmp_path_factory):
 def images(tmp_path_factory):
     d = tmp_path_factory.mktemp("images")
 
-    def build(version, broken=False):
-        out = str(d / ("fw-%s%s.img" % (version, "-broken" if broken else "")))
+    def build(version, broken=False, hang=False):
+        out = str(d / ("fw-%s%s%s.img" % (version, "-broken" if broken else "", "-hang" if hang else "")))
         cmd = [sys.executable, os.path.join(TOOLS, "firmware-image"), "--version", version, "--out", out]
         if broken:
             cmd.append("--broken")
+        if hang:
+            cmd.append("--hang")
         subprocess.run(cmd, check=True, capture_output=True)
         return out
 
@@ -288,6 +298,20 @@ def test_download_failing_twice_then_succeeding(rig, files, images, fwpki):
     assert len([r for r in files.requests if r[0].endswith(".img")]) == 3
 
 
+def test_broken_download_pauses_and_resumes_with_range(rig, files, images, fwpki):
+    """DownloadPaused: the connection breaks after 100 KB; after retryInterval the download goes on
+    from there with a Range request and the image verifies."""
+    img = images["build"]("4.2.0")
+    files.cut_next = 100000
+    mark = rig.csms.mark()
+    update(rig, request(files.url(os.path.basename(img)), img, fwpki["good"], request_id=9, retries=2,
+                        retryInterval=1))
+    wait_status(rig.csms, "Installed", mark, timeout=90)
+    assert statuses(rig.csms, mark) == ["Downloading", "DownloadPaused", "Downloading"] + IN_ORDER[1:]
+    ranges = [r[1] for r in files.requests if r[0].endswith("4.2.0.img")]
+    assert ranges[0] is None and ranges[1].startswith("bytes=") and int(ranges[1][6:-1]) > 0, ranges
+
+
 def test_download_failed(rig, files, images, fwpki):
     """TC_L_07_CS: a location that does not exist gives DownloadFailed after the retries."""
     img = images["build"]("4.1.0")
@@ -308,9 +332,9 @@ def test_second_update_cancels_the_first(rig, files, images, fwpki):
     update(rig, request(files.url(os.path.basename(slow)), slow, fwpki["good"], request_id=20))
     wait_status(rig.csms, "Downloading", mark)
     time.sleep(0.5)
-    files.slow = 0.0
     update(rig, request(files.url(os.path.basename(img)), img, fwpki["good"], request_id=21),
            expect="AcceptedCanceled")
+    files.slow = 0.0
     rig.csms.wait_for(lambda: "Installed" in statuses(rig.csms, mark, 21), 90, "Installed for 21")
     assert statuses(rig.csms, mark, 21) == IN_ORDER
     assert "Installed" not in statuses(rig.csms, mark, 20)
@@ -332,6 +356,12 @@ def test_installation_waits_for_the_transaction(rig, files, images, fwpki):
     wait_status(rig.csms, "InstallScheduled", mark)
     time.sleep(2)
     assert "Installing" not in statuses(rig.csms, mark)
+    # F06 TriggerMessage: the real status of the running update, with its requestId.
+    m2 = rig.csms.mark()
+    r = rig.csms.call("TriggerMessage", {"requestedMessage": "FirmwareStatusNotification"})
+    assert r.payload["status"] == "Accepted"
+    trig = rig.csms.wait_call("FirmwareStatusNotification", since=m2, timeout=5)
+    assert trig.payload == {"status": "InstallScheduled", "requestId": 30}, trig.payload
     st.send({"cmd": "unplug", "evse": 1, "connector": 1})
     wait_status(rig.csms, "Installed", mark, timeout=90)
     ended = [f.index for f in rig.csms.calls("TransactionEvent", since=mark) if f.payload["eventType"] == "Ended"]
@@ -339,7 +369,7 @@ def test_installation_waits_for_the_transaction(rig, files, images, fwpki):
                   if f.payload["status"] == "Installing"]
     assert ended and installing and ended[0] < installing[0]
     assert statuses(rig.csms, mark) == ["Downloading", "Downloaded", "SignatureVerified", "InstallScheduled",
-                                        "Installing", "InstallRebooting", "Installed"]
+                                        "InstallScheduled", "Installing", "InstallRebooting", "Installed"]
 
 
 def test_broken_image_rolls_back(rig, files, images, fwpki, kit):
@@ -351,6 +381,17 @@ def test_broken_image_rolls_back(rig, files, images, fwpki, kit):
     wait_status(rig.csms, "InstallationFailed", mark, timeout=90)
     assert statuses(rig.csms, mark) == IN_ORDER[:5] + ["InstallationFailed"]
     assert boot_versions(rig.csms, mark)[-1] == "0.1.0-test"
+    kit.assert_responsive(rig.csms, rig.st)
+
+
+def test_hanging_image_rolls_back_after_the_watchdog(rig, files, images, fwpki, kit):
+    """L01/L04: a new image that hangs (watchdog reset) is rolled back like a crash."""
+    img = images["build"]("7.1.0", hang=True)
+    mark = rig.csms.mark()
+    update(rig, request(files.url(os.path.basename(img)), img, fwpki["good"], request_id=41))
+    wait_status(rig.csms, "InstallationFailed", mark, timeout=90)
+    assert boot_versions(rig.csms, mark)[-1] == "0.1.0-test"
+    assert "watchdog expired" in rig.st.stderr_text()
     kit.assert_responsive(rig.csms, rig.st)
 
 
@@ -386,3 +427,28 @@ def test_power_loss_around_the_slot_switch(rig, files, images, fwpki, kit, delay
     kit.wait_booted(rig.csms, rig.st, timeout=30, since=m2)
     wait_status(rig.csms, "Installed", mark, timeout=90)
     assert boot_versions(rig.csms, mark)[-1] == "9.0.0"
+
+
+def later(seconds):
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_download_and_install_scheduled(rig, files, images, fwpki):
+    """TC_L_03_CS DownloadScheduled (retrieveDateTime ahead) and TC_L_02_CS InstallScheduled
+    (installDateTime ahead): nothing is fetched or installed before its time."""
+    img = images["build"]("10.0.0")
+    mark = rig.csms.mark()
+    t0 = time.monotonic()
+    update(rig, request(files.url(os.path.basename(img)), img, fwpki["good"], request_id=70,
+                        firmware={"retrieveDateTime": later(3), "installDateTime": later(7)}))
+    wait_status(rig.csms, "DownloadScheduled", mark)
+    assert files.requests == []
+    wait_status(rig.csms, "InstallScheduled", mark, timeout=30)
+    assert time.monotonic() - t0 >= 2
+    assert "Installing" not in statuses(rig.csms, mark)
+    wait_status(rig.csms, "Installed", mark, timeout=60)
+    assert statuses(rig.csms, mark) == ["DownloadScheduled", "Downloading", "Downloaded", "SignatureVerified",
+                                        "InstallScheduled", "Installing", "InstallRebooting", "Installed"]
+    installing = [f for f in rig.csms.calls("FirmwareStatusNotification", since=mark) if f.payload["status"] == "Installing"]
+    assert time.monotonic() - t0 >= 5 and installing

@@ -143,3 +143,20 @@ def test_half_unpacked_tree_is_cleaned_at_boot():
     makedirs(fs.root + "/b.new/flexcharge")
     slots.select(state)
     assert not exists(fs.root + "/b.new")
+
+
+def test_old_firmware_booted_despite_a_pending_slot_does_not_claim_the_update():
+    # A bootloader that did not switch (a board without slot selection): the factory firmware
+    # runs with a pending slot. It must not confirm it (no false Installed): it rolls back.
+    state = tmpdir("slots")
+    up = updater(state)
+    run(up.download(JOB, Server(image("5.0")).get, None))
+    up.install(JOB)
+    up2 = Updater(FileStorage(state), slots.open_slots(state), running_version="factory")
+    assert not up2.on_trial and up2.failed_version == "5.0"
+    assert slots.open_slots(state).pending() is None
+    # the image itself, booted for its trial, is on probation
+    up = updater(state)
+    run(up.download({"requestId": 8, "location": "x"}, Server(image("5.1")).get, None))
+    up.install({"requestId": 8})
+    assert Updater(FileStorage(state), slots.open_slots(state), running_version="5.1").on_trial

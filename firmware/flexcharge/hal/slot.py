@@ -133,6 +133,17 @@ class FileSlot(FirmwareSlot):
         self._expect = None
         return n
 
+    def digest(self, slot=None):
+        """sha256 hex of the finished image in slot (default: the inactive one), else None."""
+        return self._s["sha256"].get(slot or self.inactive())
+
+    def set_version(self, slot, version):
+        """Name the image in slot by the version its header gives (saved with the next state change)."""
+        self._s["version"][slot] = version
+
+    def tries(self):
+        return self._s["tries"]
+
     def written(self):
         return self._size
 

@@ -130,7 +130,8 @@ class App:
                                           lambda: self.attempt()[1], storage)
         self.trigger.triggers["SignChargingStationCertificate"] = self.renewal.trigger  # A02
         fs = board.slot if board.slot is not None else slots.open_slots(storage.root)
-        self.updater = Updater(storage, fs, getattr(board, "name", "unix"), log)
+        self.updater = Updater(storage, fs, getattr(board, "name", "unix"), log,
+                               running_version=image_version or "factory")
         self.firmware = Firmware(st, self.updater, tx, self.status, self.security, self._manufacturer_roots,
                                  http.get, self._download_tls)
         self.trigger.triggers["FirmwareStatusNotification"] = self.firmware.trigger

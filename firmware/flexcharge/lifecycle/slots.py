@@ -187,7 +187,7 @@ def select(state_dir, crashed=False):
     'trial' or 'rollback'; tree the directory to boot, None for the factory firmware."""
     fs = open_slots(state_dir)
     clean(fs)
-    if crashed and fs.pending() is not None and fs._s["tries"] > 0:
+    if crashed and fs.pending() is not None and fs.tries() > 0:
         fs.fail_pending()  # the new image crashed or hung during its trial (L01/L04)
         mode = "rollback"
     else:

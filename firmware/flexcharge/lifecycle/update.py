@@ -25,14 +25,19 @@ PROBATION_S = 180  # L01/L04: a new image that is not Accepted by the CSMS withi
 
 
 class Updater:
-    def __init__(self, storage, fs, board="unix", log=None):
+    def __init__(self, storage, fs, board="unix", log=None, running_version=None):
         self.storage = storage  # the state directory's FileStorage
         self.fs = fs  # hal.slot.FileSlot
         self.board = board
         self.log = log
         # The image running now is on probation when its slot is the pending one (the
-        # bootloader booted it for its trial).
-        self.on_trial = fs.pending() is not None
+        # bootloader booted it for its trial) -- and only if we really are that image: a
+        # bootloader that did not switch (a board without slot selection) must not make the
+        # old firmware report Installed.
+        p = fs.pending()
+        self.on_trial = p is not None and (running_version is None or fs.version(p) == running_version)
+        if p is not None and not self.on_trial:
+            fs.fail_pending()
         self.failed_version = fs.take_failed()
         self.progress = 0
 
@@ -103,7 +108,7 @@ class Updater:
 
     def downloaded_digest(self):
         """Digest of a finished image in the inactive slot (after a restart in 'downloaded')."""
-        h = self.fs._s["sha256"].get(self.fs.inactive())
+        h = self.fs.digest()
         return binascii.unhexlify(h) if h else None
 
     # -- install ---------------------------------------------------------------------------------
@@ -113,11 +118,11 @@ class Updater:
         atomic rename of slot.json is the switch. -> the image's version. Raises ImageError."""
         fs = self.fs
         t = fs.inactive()
-        h = fs._s["sha256"].get(t)
+        h = fs.digest(t)
         if not h or not fs.verify(h):
             raise slots.ImageError("image on flash does not match the verified one")
         hdr = slots.unpack(fs, t, self.board)
-        fs._s["version"][t] = hdr["version"]
+        fs.set_version(t, hdr["version"])
         fs.mark_pending()  # the switch
         return hdr["version"]
 

@@ -112,16 +112,21 @@ class Firmware(Block):
         }
         status = "Accepted"
         if self.task is not None and not self.task.done():
-            status = "AcceptedCanceled"  # L01.FR.24: the running one stops, this one goes on
-        return Reply({"status": status}, then=self._replace(job))
-
-    async def _replace(self, job):
-        if self.task is not None and not self.task.done():
             if self.installing:
-                return  # too late: installing cannot be cancelled (the answer was sent already)
+                # Installing cannot be undone half-way: the running update goes on (L01.FR.27, TC_L_11_CS).
+                return {"status": "Rejected", "statusInfo": {"reasonCode": "InvalidState",
+                                                             "additionalInfo": "installing"}}
+            # L01.FR.24 / TC_L_10_CS: the running one stops, this one goes on. Cancelled here, in
+            # the handler: the old task sits at an await before `installing`, where this lands.
             self.task.cancel()
-            await asyncio.sleep(0)
+            status = "AcceptedCanceled"
+        return Reply({"status": status}, then=self._replace(self.task, job))
+
+    async def _replace(self, old, job):
+        while old is not None and not old.done():
+            await asyncio.sleep(0.05)
         self.blocking = False
+        self.installing = False
         self.updater.save(job)
         self.request_id = job["requestId"]
         self.task = self.station.spawn(self._run(job))
