@@ -3,6 +3,7 @@
 #
 # Exit codes of main() (the unix launcher acts on them; on an MCU reset() never returns):
 #   0 graceful shutdown, 2 bad configuration, 3 reset requested.
+import gc
 import sys
 import json
 import asyncio
@@ -68,6 +69,10 @@ class App:
     """The station as a whole: every layer built and wired."""
 
     def __init__(self, board, config, log):
+        # The WebSocket receive buffer is reserved first, while the heap is still in one piece, and
+        # reused by every connection: a MAX_MESSAGE-byte message stays receivable after any history.
+        gc.collect()
+        rx = websocket.RxBuffer(MAX_MESSAGE)
         self.board = board
         self.config = config
         self.log = log
@@ -196,7 +201,7 @@ class App:
         m.queues = {"tx": lambda: len(tx.queue), "security": self.security.queued,
                     "events": lambda: len(self.monitoring.engine._queue)}
         self.session = Session(self._connect, self.rpc, self._comm_setting, self, log)
-        self.rx = None  # the receive buffer: see _connect
+        self.rx = rx  # the receive buffer, reserved before anything else: see __init__
         board.listener = self._hw_event
 
     def _diag_lines(self, oldest=None, latest=None):
@@ -259,11 +264,6 @@ class App:
         pw = self.dm.get("SecurityCtrlr", "BasicAuthPassword") or cfg.get("basic_auth_password")
         # Profiles 2 and 3 take their trust anchors and client certificate from the store.
         ctx, host, headers = profiles.transport(sp, url, cfg["identity"], pw, store=self.certificates.tls_view())
-        if self.rx is None:
-            # Allocated once, at the first connection (the first thing the station does, before
-            # the heap fragments), and reused by every later one: a MAX_MESSAGE-byte message
-            # stays receivable after any history.
-            self.rx = websocket.RxBuffer(MAX_MESSAGE)
         return await websocket.connect(
             url, cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
             rx=self.rx,
