@@ -907,7 +907,8 @@ def test_monitoring_base(make_csms, make_station, kit):  # TC_N_05/06/41_CS, N03
     assert len(pre_evse1) == 1, before
     pre_evse1 = pre_evse1[0]
     pre_sev = before[pre_evse1][3]
-    hard = set(m for m, x in before.items() if x[0][0] == "PowerContactor")
+    # Hard-wired: the contactor, RCD and meter Problem monitors (fault reporting, N07).
+    hard = set(m for m, x in before.items() if x[0][0] in ("PowerContactor", "RCD", "ControlMetering"))
 
     # TC_N_41_CS (N04.FR.15): a custom monitor overrules the preconfigured one under its id...
     conn11 = comp("Connector", 1, 1)

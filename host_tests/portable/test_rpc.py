@@ -265,6 +265,30 @@ def test_one_outstanding_call_at_a_time():
     run(go())
 
 
+def test_a_cancelled_caller_still_holds_the_next_call_until_the_answer():
+    # Found by the schema-valid fuzz: a GetLog cancelling the running upload cancelled its
+    # LogStatusNotification mid-CALL, and the next CALL went out before the CSMS had answered.
+    rpc, ws, blk, log = make()
+
+    async def go():
+        t1 = asyncio.create_task(rpc.call("Heartbeat", {}, 5))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        t1.cancel()
+        t2 = asyncio.create_task(rpc.call("StatusNotification", {"x": 1}, 5))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert len(ws.sent) == 1  # Part 4: still one outstanding CALL
+        await rpc.on_message(json.dumps([3, ws.sent[0][1], {}]))  # the late answer
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert len(ws.sent) == 2 and ws.sent[1][2] == "StatusNotification"
+        await rpc.on_message(json.dumps([3, ws.sent[1][1], {}]))
+        assert await t2 == {}
+
+    run(go())
+
+
 def test_unexpected_answer_id_is_dropped_and_detach_fails_pending():
     rpc, ws, blk, log = make()
 

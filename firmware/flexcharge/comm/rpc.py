@@ -8,7 +8,7 @@
 import json
 import asyncio
 
-from flexcharge.compat import const, print_exception, json_loads_buf
+from flexcharge.compat import const, print_exception, json_loads_buf, ticks_ms, ticks_diff, ticks_add
 from flexcharge.comm import jsoncheck
 from flexcharge.comm.errors import (
     CallError,
@@ -56,6 +56,7 @@ class Rpc:
         self.ws = None
         self._lock = asyncio.Lock()
         self._pending = None  # [mid, action, Event, result] of our outstanding CALL
+        self._orphan = None  # (Event, deadline ticks) of a CALL whose caller was cancelled
         self.on_other_type = None  # hook for message types a newer profile defines (2.1 SEND...)
         self.trace = None  # optional callable(direction, text) for diagnostics
         # Size in bytes of the CSMS message being handled: the BytesPerMessage checks (B06.FR.17,
@@ -92,6 +93,18 @@ class Rpc:
         next frame is processed: state that gates the next CSMS message is set there (B03.FR.08).
         Raises CallError (CALLERROR received), CallTimeout, NotConnected."""
         async with self._lock:
+            o = self._orphan
+            if o is not None:
+                # Part 4: one outstanding CALL. A caller that gave up (a cancelled task) left its
+                # CALL unanswered: the next one waits for that answer or its timeout first.
+                self._orphan = None
+                rem = ticks_diff(o[1], ticks_ms())
+                if rem > 0 and not o[0].is_set():
+                    try:
+                        await asyncio.wait_for(o[0].wait(), rem / 1000)
+                    except asyncio.TimeoutError:
+                        pass
+                self._pending = None
             if self.ws is None:
                 raise NotConnected("not connected")
             mid = self.ids()
@@ -104,8 +117,12 @@ class Rpc:
                     await asyncio.wait_for(ev.wait(), timeout_s)
                 except asyncio.TimeoutError:
                     raise CallTimeout(action + " timed out")
+                except asyncio.CancelledError:
+                    self._orphan = (ev, ticks_add(ticks_ms(), int(timeout_s * 1000)))
+                    raise
             finally:
-                self._pending = None
+                if self._orphan is None:
+                    self._pending = None
             r = p[3]
             if isinstance(r, Exception):
                 raise r
