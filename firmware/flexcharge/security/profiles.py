@@ -165,12 +165,7 @@ def transport(profile, url, identity, password=None, ca=None, cert=None, key=Non
 def verifying_context(ca_ders):
     """An ssl context that verifies the server against ca_ders (DER list): HTTPS downloads and
     uploads (L01, N01). The caller passes the host name (comm/http.py always does)."""
-    import ssl
-
     if not ca_ders:
         raise ConfigError("no CA certificate to verify the server with")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.verify_mode = ssl.CERT_REQUIRED  # MicroPython's default verifies nothing
-    for der in ca_ders:
-        ctx.load_verify_locations(cadata=der)
-    return ctx
+    # compat: MicroPython's built-in `tls` (frozen builds have no micropython-lib `ssl` wrapper).
+    return compat.tls_client_context(ca_ders)
