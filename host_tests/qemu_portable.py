@@ -5,7 +5,7 @@
 import os
 import sys
 
-SOCKET_TESTS = ("test_websocket.py", "test_security_profiles.py", "test_session.py")
+SOCKET_TESTS = ("test_websocket.py", "test_security_profiles.py", "test_session.py", "test_http.py")
 
 # The tests of the simulated board import boards/unix's `board`, not the qemu one.
 sys.modules.pop("board", None)
