@@ -286,11 +286,13 @@ class App:
     def on_connect_failed(self, exc):
         self.station.report("connect_failed", {"error": str(exc)[:200]})
         self.security.connect_failed(exc)
-        sp = self.attempt()[1]
+        before = self.attempt()
+        sp = before[1]
         self.certificates.connect_failed(sp >= 2)
         self.renewal.connect_failed(sp)
-        if self.network.failed():
-            self.session.skip_backoff()  # a new slot starts at once (TC_B_49_CS step 9)
+        # A new slot starts at once (TC_B_49_CS step 9); the same slot again keeps the back-off (Part 4 §5.3).
+        if self.network.failed() and self.attempt() != before:
+            self.session.skip_backoff()
         if getattr(exc, "status", None) == 401 and self.password.refused():
             self.session.restart("new BasicAuthPassword refused (HTTP 401): previous one restored")
 
