@@ -289,6 +289,52 @@ def test_a_cancelled_caller_still_holds_the_next_call_until_the_answer():
     run(go())
 
 
+def test_a_chain_of_cancelled_callers_never_opens_a_second_call():
+    # Three GetLogs in a row: the second upload's task is cancelled while it waits for the first
+    # upload's unanswered CALL. The third CALL must still wait for that answer (Part 4 §4.1.1).
+    rpc, ws, blk, log = make()
+
+    async def go():
+        t1 = asyncio.create_task(rpc.call("Heartbeat", {}, 5))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        t1.cancel()
+        t2 = asyncio.create_task(rpc.call("LogStatusNotification", {"n": 2}, 5))
+        await asyncio.sleep(0.02)
+        assert not t2.done() and len(ws.sent) == 1  # t2 waits for t1's answer
+        t2.cancel()
+        t3 = asyncio.create_task(rpc.call("LogStatusNotification", {"n": 3}, 5))
+        await asyncio.sleep(0.05)
+        assert len(ws.sent) == 1
+        await rpc.on_message(json.dumps([3, ws.sent[0][1], {}]))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert len(ws.sent) == 2 and ws.sent[1][3] == {"n": 3}
+        await rpc.on_message(json.dumps([3, ws.sent[1][1], {}]))
+        assert await t3 == {}
+
+    run(go())
+
+
+def test_a_cancelled_callers_call_frees_the_link_at_its_timeout():
+    rpc, ws, blk, log = make()
+
+    async def go():
+        t1 = asyncio.create_task(rpc.call("Heartbeat", {}, 0.1))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        t1.cancel()
+        t2 = asyncio.create_task(rpc.call("StatusNotification", {"x": 1}, 5))
+        await asyncio.sleep(0.03)
+        assert len(ws.sent) == 1  # the cancelled CALL's own timeout has not passed
+        await asyncio.sleep(0.15)
+        assert len(ws.sent) == 2  # never answered: the link is free at its timeout
+        await rpc.on_message(json.dumps([3, ws.sent[1][1], {}]))
+        assert await t2 == {}
+
+    run(go())
+
+
 def test_unexpected_answer_id_is_dropped_and_detach_fails_pending():
     rpc, ws, blk, log = make()
 

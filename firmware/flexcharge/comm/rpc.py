@@ -55,8 +55,7 @@ class Rpc:
         self.spawn = spawn
         self.ws = None
         self._lock = asyncio.Lock()
-        self._pending = None  # [mid, action, Event, result] of our outstanding CALL
-        self._orphan = None  # (Event, deadline ticks) of a CALL whose caller was cancelled
+        self._pending = None  # our outstanding CALL: see call()
         self.on_other_type = None  # hook for message types a newer profile defines (2.1 SEND...)
         self.trace = None  # optional callable(direction, text) for diagnostics
         # Size in bytes of the CSMS message being handled: the BytesPerMessage checks (B06.FR.17,
@@ -93,40 +92,51 @@ class Rpc:
         next frame is processed: state that gates the next CSMS message is set there (B03.FR.08).
         Raises CallError (CALLERROR received), CallTimeout, NotConnected."""
         async with self._lock:
-            o = self._orphan
-            if o is not None:
-                # Part 4: one outstanding CALL. A caller that gave up (a cancelled task) left its
-                # CALL unanswered: the next one waits for that answer or its timeout first.
-                self._orphan = None
-                rem = ticks_diff(o[1], ticks_ms())
-                if rem > 0 and not o[0].is_set():
-                    try:
-                        await asyncio.wait_for(o[0].wait(), rem / 1000)
-                    except asyncio.TimeoutError:
-                        pass
-                self._pending = None
+            await self._drain()
             if self.ws is None:
                 raise NotConnected("not connected")
             mid = self.ids()
             ev = asyncio.Event()
-            p = [mid, action, ev, None, on_result]
+            # [id, action, answered, result, on_result, deadline]. The outstanding CALL is the
+            # link's, not the caller's: it stays in _pending until answered, timed out or the link
+            # drops, even if the calling task is cancelled meanwhile (Part 4 §4.1.1, one at a time).
+            p = [mid, action, ev, None, on_result, ticks_add(ticks_ms(), int(timeout_s * 1000))]
             self._pending = p
             try:
                 await self._send(encode_call(mid, action, payload))
-                try:
-                    await asyncio.wait_for(ev.wait(), timeout_s)
-                except asyncio.TimeoutError:
-                    raise CallTimeout(action + " timed out")
-                except asyncio.CancelledError:
-                    self._orphan = (ev, ticks_add(ticks_ms(), int(timeout_s * 1000)))
-                    raise
-            finally:
-                if self._orphan is None:
+            except asyncio.CancelledError:
+                raise  # the frame may be out: the next CALL waits for it (_drain)
+            except BaseException:
+                self._pending = None  # not sent
+                raise
+            try:
+                await asyncio.wait_for(ev.wait(), timeout_s)
+            except asyncio.TimeoutError:
+                if self._pending is p:
                     self._pending = None
+                raise CallTimeout(action + " timed out")
+            if self._pending is p:
+                self._pending = None
             r = p[3]
             if isinstance(r, Exception):
                 raise r
             return r
+
+    async def _drain(self):
+        # A caller that was cancelled (a GetLog cancelling the running upload, a stopped loop) left
+        # its CALL outstanding: wait for that answer or that CALL's own timeout before sending. Each
+        # waiter re-reads _pending, so a waiter cancelled here hands the wait on to the next one.
+        p = self._pending
+        while p is not None and not p[2].is_set():
+            rem = ticks_diff(p[5], ticks_ms())
+            if rem <= 0:
+                break
+            try:
+                await asyncio.wait_for(p[2].wait(), rem / 1000)
+            except asyncio.TimeoutError:
+                break
+        if self._pending is p:
+            self._pending = None
 
     # -- CSMS -> station ----------------------------------------------------
     async def on_message(self, data, n=-1):
