@@ -395,6 +395,37 @@ def test_hanging_image_rolls_back_after_the_watchdog(rig, files, images, fwpki, 
     kit.assert_responsive(rig.csms, rig.st)
 
 
+def test_image_not_accepted_in_time_rolls_back(make_csms, make_station, kit, fwpki, images, files):
+    """L01/L04: a new image that boots but is never Accepted by the CSMS (here: every BootNotification
+    of version 7.2.0 is Rejected) rolls back after firmware_probation_s; the previous version
+    registers and reports InstallationFailed."""
+    csms = make_csms(heartbeat_interval=600)
+
+    def boot(p, s):
+        rejected = p["chargingStation"].get("firmwareVersion") == "7.2.0"
+        return {"currentTime": csms.time_text(), "interval": 2 if rejected else 600,
+                "status": "Rejected" if rejected else "Accepted"}
+
+    csms.responders["BootNotification"] = boot
+    cfg = kit.station_config(csms.url, tls={"manufacturer_ca": fwpki["roots"]}, firmware_probation_s=8)
+    st = make_station(cfg)
+    kit.wait_booted(csms, st, timeout=20)
+    img = images["build"]("7.2.0")
+    mark = csms.mark()
+    r = csms.call("UpdateFirmware", request(files.url(os.path.basename(img)), img, fwpki["good"], request_id=42))
+    assert r.payload["status"] == "Accepted", r.payload
+    wait_status(csms, "InstallationFailed", mark, timeout=90)
+    versions = boot_versions(csms, mark)
+    assert "7.2.0" in versions and versions[-1] == "0.1.0-test", versions
+    assert statuses(csms, mark) == IN_ORDER[:5] + ["InstallationFailed"]
+    assert "not accepted within 8 s" in st.stderr_text()
+    # The rollback is for good: the next start boots the previous version again.
+    mark = csms.mark()
+    st = make_station(cfg, state_dir=st.state_dir)
+    kit.wait_booted(csms, st, timeout=20, since=mark)
+    assert boot_versions(csms, mark) == ["0.1.0-test"]
+
+
 def test_power_loss_during_download_resumes(rig, files, images, fwpki, kit):
     """SIGKILL while downloading: the old firmware boots and the download goes on with Range."""
     img = images["build"]("8.0.0")

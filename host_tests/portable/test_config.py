@@ -20,6 +20,13 @@ def test_defaults_filled():
     assert c["security_profile"] == 0 and c["ocpp_versions"] == ["ocpp2.0.1"]
     assert c["evses"][0] == {"id": 1, "connectors": 1, "max_current": 32, "phases": 3, "voltage": 230}
     assert c["device_model"] == [] and c["tls"] == {}
+    assert c["firmware_probation_s"] == 180  # L01/L04 registration bound of a new image
+
+
+def test_firmware_probation_bound_is_checked():
+    assert check(base(firmware_probation_s=30))["firmware_probation_s"] == 30
+    for bad in (0, 4, 86401, 1.5, "60", True):
+        assert "firmware_probation_s" in msg(base(firmware_probation_s=bad))
 
 
 def test_mandatory_and_unknown_keys():

@@ -136,7 +136,8 @@ class App:
         self.trigger.triggers["SignChargingStationCertificate"] = self.renewal.trigger  # A02
         fs = board.slot if board.slot is not None else slots.open_slots(storage.root)
         self.updater = Updater(storage, fs, getattr(board, "name", "unix"), log,
-                               running_version=image_version or "factory")
+                               running_version=image_version or "factory",
+                               probation_s=config.get("firmware_probation_s", 180))
         self.firmware = Firmware(st, self.updater, tx, self.status, self.security, self._manufacturer_roots,
                                  http.get, self._download_tls)
         self.trigger.triggers["FirmwareStatusNotification"] = self.firmware.trigger

@@ -9,7 +9,7 @@ class ConfigError(Exception):
 
 _KEYS = (
     "identity", "csms_url", "security_profile", "basic_auth_password", "tls", "ocpp_versions",
-    "vendor", "model", "serial_number", "firmware_version", "evses", "device_model",
+    "vendor", "model", "serial_number", "firmware_version", "evses", "device_model", "firmware_probation_s",
 )
 _EVSE_KEYS = ("id", "connectors", "max_current", "phases", "voltage")
 _TLS_KEYS = ("ca", "cert", "key", "manufacturer_ca")  # manufacturer_ca: factory ManufacturerRootCertificate(s)
@@ -115,6 +115,9 @@ def check(cfg):
     # EVSE ids are numbered 1..n without gaps (Part 1 §"EVSE").
     if sorted(seen) != list(range(1, len(seen) + 1)):
         raise ConfigError("evses ids must be 1..%d without gaps" % len(seen))
+    # L01/L04: a new firmware image not Accepted by the CSMS within this many seconds rolls back.
+    cfg.setdefault("firmware_probation_s", 180)
+    _int(cfg, "firmware_probation_s", "", 5, 86400)
     dm = cfg.setdefault("device_model", [])
     if not isinstance(dm, list):
         raise ConfigError("device_model must be a list of SetVariableData entries")

@@ -25,8 +25,9 @@ PROBATION_S = 180  # L01/L04: a new image that is not Accepted by the CSMS withi
 
 
 class Updater:
-    def __init__(self, storage, fs, board="unix", log=None, running_version=None):
+    def __init__(self, storage, fs, board="unix", log=None, running_version=None, probation_s=PROBATION_S):
         self.storage = storage  # the state directory's FileStorage
+        self.probation_s = probation_s  # config firmware_probation_s
         self.fs = fs  # hal.slot.FileSlot
         self.board = board
         self.log = log

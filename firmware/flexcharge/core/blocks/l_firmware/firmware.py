@@ -241,7 +241,7 @@ class Firmware(Block):
         from flexcharge.compat import ticks_ms, ticks_diff
 
         t0 = ticks_ms()
-        bound = getattr(self.updater, "probation_s", 180)
+        bound = self.updater.probation_s
         while self.updater.on_trial:
             if ticks_diff(ticks_ms(), t0) > bound * 1000:
                 # Could not register within the bound: back to the previous image (L01/L04).
