@@ -15,6 +15,9 @@ from flexcharge.hal.storage import FileStorage
 from flexcharge.compat import ticks_ms, ticks_diff
 
 PILOT_STATES = ("A", "B", "C", "D", "E", "F")
+# L01/L04 boot step: tools/station selects the firmware slot before it starts MicroPython
+# (firmware/main.py does it on the MCU boards).
+LAUNCHER_SELECTS_SLOT = True
 
 
 class StdoutIndicator(Indicator):

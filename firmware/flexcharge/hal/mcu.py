@@ -135,7 +135,8 @@ def build(mcu, pins, config, root=None):
     b = McuBoard(mcu.NAME)
     root = (root or mcu.STORAGE_ROOT).rstrip("/")
     b.storage = FileStorage(root + "/store")
-    b.slot = FileSlot(root + "/slot")
+    # <state>/fw: where firmware/main.py's boot step (lifecycle/slots.select) looks for the slots.
+    b.slot = FileSlot(root + "/fw")
     b.clock = mcu.clock()
     b.watchdog = mcu.watchdog()
     b.reset = mcu.reset()
