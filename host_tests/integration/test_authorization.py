@@ -4,10 +4,10 @@
 # driven through the launcher's stdin (`plug`, `ev`, `load`, `tag`). Every frame the station sends is
 # schema-checked by the `make_csms` teardown. Test case ids are Part 6 (TC_x_nn_CS).
 import time
+from drive import (authorized, charge, drained, ev, OFFER, ok, plug, set_var, tag, tid_of, tok, Tokens,
+    tx_calls, unplug, wait_tx)
 
-CALLRESULT = 3
 HEARTBEAT = 60  # long: no Heartbeat between the frames a test looks at
-OFFER = 53.3  # % duty offering the EVSE's 32 A (IEC 61851-1 Table A.8: 32 / 0.6)
 
 # Every station of this module: no clock-aligned or periodic meter values cutting into the sequences.
 BASE_DM = (
@@ -20,28 +20,6 @@ BASE_DM = (
 # helpers
 # ---------------------------------------------------------------------------------------------
 
-class Tokens:
-    """The CSMS's idToken database: {idToken: status or (status, groupIdToken)}; unknown ids are Unknown.
-    Answers AuthorizeRequest and the idTokenInfo of a TransactionEventRequest that carries an idToken
-    (C01, C10.FR.05 / C12.FR.06: the station updates its cache from both)."""
-
-    def __init__(self, table):
-        self.table = dict(table)
-
-    def info(self, tok):
-        v = self.table.get(tok["idToken"])
-        if v is None:
-            return {"status": "Unknown"}
-        if isinstance(v, str):
-            return {"status": v}
-        return {"status": v[0], "groupIdToken": {"idToken": v[1], "type": "Central"}}
-
-    def install(self, csms):
-        csms.responders["Authorize"] = lambda p, s: {"idTokenInfo": self.info(p["idToken"])}
-        csms.responders["TransactionEvent"] = lambda p, s: (
-            {"idTokenInfo": self.info(p["idToken"])} if "idToken" in p else {})
-        return self
-
 
 def boot(make_csms, make_station, kit, tokens=None, dm=(), state_dir=None):
     csms = make_csms(heartbeat_interval=HEARTBEAT)
@@ -51,73 +29,6 @@ def boot(make_csms, make_station, kit, tokens=None, dm=(), state_dir=None):
     st = make_station(cfg, state_dir=state_dir)
     kit.wait_booted(csms, st)
     return csms, st, cfg
-
-
-def ok(csms, action, payload, timeout=5):
-    reply = csms.call(action, payload, timeout=timeout)
-    assert reply.kind == CALLRESULT, "%s answered with %r" % (action, reply)
-    return reply.payload
-
-
-def set_var(csms, component, variable, value):
-    res = ok(csms, "SetVariables", {"setVariableData": [
-        {"component": {"name": component}, "variable": {"name": variable}, "attributeValue": str(value)}]})
-    assert res["setVariableResult"][0]["attributeStatus"] == "Accepted", res
-
-
-def tok(id_token, type_="ISO14443"):
-    return {"idToken": id_token, "type": type_}
-
-
-def tag(st, id_token, evse=None):
-    cmd = {"cmd": "tag", "id": id_token}
-    if evse is not None:
-        cmd["evse"] = evse
-    st.send(cmd)
-
-
-def plug(st, evse, connector=1):
-    st.send({"cmd": "plug", "evse": evse, "connector": connector})
-
-
-def unplug(st, evse, connector=1):
-    st.send({"cmd": "unplug", "evse": evse, "connector": connector})
-
-
-def ev(st, evse, state):
-    st.send({"cmd": "ev", "evse": evse, "state": state})
-
-
-def load(st, evse, watts):
-    st.send({"cmd": "load", "evse": evse, "watts": watts})
-
-
-def authorized(st, id_token, since, timeout=10):
-    """The station's `authorize` event for id_token after `since` (its decision: status)."""
-    return st.wait_event("authorize", lambda e: e.get("id") == id_token, since=since, timeout=timeout)
-
-
-def tx_calls(csms, since=0, tid=None, etype=None):
-    return [f for f in csms.calls("TransactionEvent", since=since)
-            if (tid is None or f.payload["transactionInfo"]["transactionId"] == tid)
-            and (etype is None or f.payload["eventType"] == etype)]
-
-
-def wait_tx(csms, etype, since=0, tid=None, timeout=10, count=1):
-    found = csms.wait_for(lambda: len(tx_calls(csms, since, tid, etype)) >= count and tx_calls(csms, since, tid, etype),
-                          timeout, "TransactionEvent %s (tid %s)" % (etype, tid))
-    return found[count - 1]
-
-
-def charge(st, evse, since, timeout=10):
-    """After an Accepted authorization on a plugged EVSE: the pilot offers current, the EV closes the
-    power path (TxStartPoint PowerPathClosed, the default) -> the station's `transaction` Started event."""
-    st.wait_event("pilot", lambda e: e["evse"] == evse and e["duty"] == OFFER, since=since, timeout=timeout)
-    ev(st, evse, "C")
-    load(st, evse, 7000)
-    st.wait_event("pilot", lambda e: e["evse"] == evse and e["contactor"], since=since, timeout=timeout)
-    return st.wait_event("transaction", lambda e: e["evse"] == evse and e["type"] == "Started", since=since,
-                         timeout=timeout)
 
 
 def start_session(st, evse, id_token):
@@ -140,25 +51,10 @@ def stop_session(st, evse, id_token, tid):
     return ended
 
 
-def tid_of(frame):
-    return frame.payload["transactionInfo"]["transactionId"]
-
-
 def no_offer_since(st, evse, since):
     """No current offered (PWM) and the contactor never closed on that EVSE since the station mark."""
     return not [e for e in st.named("pilot", since)
                 if e["evse"] == evse and (e["duty"] not in (100.0, 0.0) or e["contactor"])]
-
-
-def drained(csms, timeout=10):
-    """Every queued TransactionEvent delivered and its answer applied: the station pops a queue entry and
-    applies its response (idTokenInfo -> cache) in one step, so messagesInQueue false means both happened."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not ok(csms, "GetTransactionStatus", {})["messagesInQueue"]:
-            return
-        time.sleep(0.1)
-    raise AssertionError("TransactionEvents still queued after %ss" % timeout)
 
 
 def go_offline(csms, st):

@@ -4,10 +4,9 @@
 # station sends is schema-checked by the `make_csms` teardown. Test case ids are Part 6 (TC_x_nn_CS).
 import datetime
 import time
+from drive import CALLRESULT, charge, ev, OFFER, ok, plug, tag, tid_of, tok, tx_calls, unplug, wait_tx
 
-CALLRESULT = 3
 HEARTBEAT = 60  # long: no Heartbeat between the frames a test looks at unless it triggers one
-OFFER = 53.3  # % duty offering the EVSE's 32 A (IEC 61851-1 Table A.8)
 
 # No clock-aligned or periodic meter values cutting into the sequences.
 BASE_DM = (
@@ -17,7 +16,7 @@ BASE_DM = (
 
 
 # ---------------------------------------------------------------------------------------------
-# helpers (test modules cannot share a helper module reliably; kept small)
+# helpers (the shared session steps are in drive.py)
 # ---------------------------------------------------------------------------------------------
 
 def install_tokens(csms, table):
@@ -43,65 +42,6 @@ def booted(make_csms, make_station, kit, tokens=None, dm=()):
     csms, st, cfg = boot(make_csms, make_station, kit, tokens, dm)
     kit.wait_booted(csms, st)
     return csms, st, cfg
-
-
-def ok(csms, action, payload, timeout=5):
-    reply = csms.call(action, payload, timeout=timeout)
-    assert reply.kind == CALLRESULT, "%s answered with %r" % (action, reply)
-    return reply.payload
-
-
-def tok(id_token, type_="ISO14443"):
-    return {"idToken": id_token, "type": type_}
-
-
-def tag(st, id_token, evse=None):
-    cmd = {"cmd": "tag", "id": id_token}
-    if evse is not None:
-        cmd["evse"] = evse
-    st.send(cmd)
-
-
-def plug(st, evse, connector=1):
-    st.send({"cmd": "plug", "evse": evse, "connector": connector})
-
-
-def unplug(st, evse, connector=1):
-    st.send({"cmd": "unplug", "evse": evse, "connector": connector})
-
-
-def ev(st, evse, state):
-    st.send({"cmd": "ev", "evse": evse, "state": state})
-
-
-def load(st, evse, watts):
-    st.send({"cmd": "load", "evse": evse, "watts": watts})
-
-
-def tx_calls(csms, since=0, tid=None, etype=None):
-    return [f for f in csms.calls("TransactionEvent", since=since)
-            if (tid is None or f.payload["transactionInfo"]["transactionId"] == tid)
-            and (etype is None or f.payload["eventType"] == etype)]
-
-
-def wait_tx(csms, etype, since=0, tid=None, timeout=10):
-    return csms.wait_for(lambda: tx_calls(csms, since, tid, etype), timeout,
-                         "TransactionEvent %s (transactionId %s)" % (etype, tid))[0]
-
-
-def tid_of(frame):
-    return frame.payload["transactionInfo"]["transactionId"]
-
-
-def charge(st, evse, since, timeout=10):
-    """Once authorized on a plugged EVSE: the pilot offers, the EV closes the power path (TxStartPoint
-    PowerPathClosed, the default) -> the station's `transaction` Started event."""
-    st.wait_event("pilot", lambda e: e["evse"] == evse and e["duty"] == OFFER, since=since, timeout=timeout)
-    ev(st, evse, "C")
-    load(st, evse, 7000)
-    st.wait_event("pilot", lambda e: e["evse"] == evse and e["contactor"], since=since, timeout=timeout)
-    return st.wait_event("transaction", lambda e: e["evse"] == evse and e["type"] == "Started", since=since,
-                         timeout=timeout)
 
 
 def start_session(st, csms, evse, id_token, connector=1):

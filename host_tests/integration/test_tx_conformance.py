@@ -5,39 +5,14 @@
 import time
 
 import pytest
+from drive import (authorized, charge, drained, ev, load, ok, plug, tag, tid_of, tok, Tokens, tx_calls,
+    unplug, wait_tx)
 
-CALLRESULT = 3
 HEARTBEAT = 60
-OFFER = 53.3  # % duty offering 32 A (IEC 61851-1: 32 / 0.6)
 BASE_DM = (
     ("AlignedDataCtrlr", "Interval", 0),
     ("SampledDataCtrlr", "TxUpdatedInterval", 0),
 )
-
-
-class Tokens:
-    """The CSMS's idToken database: {idToken: status or (status, group)}; unknown ids are Unknown.
-    tx_table (optional) answers TransactionEvent's idTokenInfo differently from Authorize."""
-
-    def __init__(self, table, tx_table=None):
-        self.table = dict(table)
-        self.tx_table = dict(tx_table) if tx_table is not None else None
-
-    @staticmethod
-    def _info(table, t):
-        v = table.get(t["idToken"])
-        if v is None:
-            return {"status": "Unknown"}
-        if isinstance(v, str):
-            return {"status": v}
-        return {"status": v[0], "groupIdToken": {"idToken": v[1], "type": "Central"}}
-
-    def install(self, csms):
-        tx = self.tx_table if self.tx_table is not None else self.table
-        csms.responders["Authorize"] = lambda p, s: {"idTokenInfo": self._info(self.table, p["idToken"])}
-        csms.responders["TransactionEvent"] = lambda p, s: (
-            {"idTokenInfo": self._info(tx, p["idToken"])} if "idToken" in p else {})
-        return self
 
 
 def boot(make_csms, make_station, kit, tokens=None, dm=(), evses=None):
@@ -56,75 +31,6 @@ def boot(make_csms, make_station, kit, tokens=None, dm=(), evses=None):
     return csms, st
 
 
-def ok(csms, action, payload, timeout=5):
-    reply = csms.call(action, payload, timeout=timeout)
-    assert reply.kind == CALLRESULT, "%s answered with %r" % (action, reply)
-    return reply.payload
-
-
-def set_var(csms, component, variable, value):
-    res = ok(csms, "SetVariables", {"setVariableData": [
-        {"component": {"name": component}, "variable": {"name": variable}, "attributeValue": str(value)}]})
-    assert res["setVariableResult"][0]["attributeStatus"] == "Accepted", res
-
-
-def tok(id_token, type_="ISO14443"):
-    return {"idToken": id_token, "type": type_}
-
-
-def tag(st, id_token, evse=None):
-    cmd = {"cmd": "tag", "id": id_token}
-    if evse is not None:
-        cmd["evse"] = evse
-    st.send(cmd)
-
-
-def plug(st, evse, connector=1):
-    st.send({"cmd": "plug", "evse": evse, "connector": connector})
-
-
-def unplug(st, evse, connector=1):
-    st.send({"cmd": "unplug", "evse": evse, "connector": connector})
-
-
-def ev(st, evse, state):
-    st.send({"cmd": "ev", "evse": evse, "state": state})
-
-
-def load(st, evse, watts):
-    st.send({"cmd": "load", "evse": evse, "watts": watts})
-
-
-def authorized(st, id_token, since, timeout=10):
-    return st.wait_event("authorize", lambda e: e.get("id") == id_token, since=since, timeout=timeout)
-
-
-def tx_calls(csms, since=0, tid=None, etype=None):
-    return [f for f in csms.calls("TransactionEvent", since=since)
-            if (tid is None or f.payload["transactionInfo"]["transactionId"] == tid)
-            and (etype is None or f.payload["eventType"] == etype)]
-
-
-def wait_tx(csms, etype, since=0, tid=None, timeout=10, pred=None):
-    def find():
-        fs = [f for f in tx_calls(csms, since, tid, etype) if pred is None or pred(f.payload)]
-        return fs[0] if fs else None
-    return csms.wait_for(find, timeout, "TransactionEvent %s (tid %s)" % (etype, tid))
-
-
-def tid_of(frame):
-    return frame.payload["transactionInfo"]["transactionId"]
-
-
-def charge(st, evse, since, timeout=10):
-    st.wait_event("pilot", lambda e: e["evse"] == evse and e["duty"] == OFFER, since=since, timeout=timeout)
-    ev(st, evse, "C")
-    load(st, evse, 7000)
-    st.wait_event("pilot", lambda e: e["evse"] == evse and e["contactor"], since=since, timeout=timeout)
-    return st.wait_event("transaction", lambda e: e["evse"] == evse and e["type"] == "Started", since=since,
-                         timeout=timeout)
-
-
 def start_session(st, evse, id_token, tag_evse=True):
     s = st.mark()
     plug(st, evse)
@@ -132,15 +38,6 @@ def start_session(st, evse, id_token, tag_evse=True):
     e = authorized(st, id_token, s)
     assert e["status"] == "Accepted", e
     return charge(st, evse, s)
-
-
-def drained(csms, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not ok(csms, "GetTransactionStatus", {})["messagesInQueue"]:
-            return
-        time.sleep(0.1)
-    raise AssertionError("TransactionEvents still queued after %ss" % timeout)
 
 
 ONE_EVSE = [{"id": 1, "connectors": 1}]
