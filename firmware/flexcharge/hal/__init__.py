@@ -18,6 +18,19 @@ class Storage:
     def read(self, name):  # -> bytes or None
         raise Unsupported
 
+    def read_json(self, name):
+        """The JSON value stored as `name`; None when absent or not valid JSON (a damaged file reads as
+        absent: the caller falls back to its default)."""
+        raw = self.read(name)
+        if raw is None:
+            return None
+        import json
+
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return None
+
     def write(self, name, data):
         raise Unsupported
 

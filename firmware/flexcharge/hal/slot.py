@@ -57,6 +57,23 @@ class FirmwareSlot:
         raise NotImplementedError
 
 
+def _hash_file(path):
+    """-> (sha256 object, bytes read) of the file, read 1 KB at a time; (None, 0) if it cannot be read."""
+    h = hashlib.sha256()
+    n = 0
+    try:
+        with open(path, "rb") as f:
+            while True:
+                b = f.read(_CHUNK)
+                if not b:
+                    break
+                h.update(b)
+                n += len(b)
+    except OSError:
+        return None, 0
+    return h, n
+
+
 class FileSlot(FirmwareSlot):
     def __init__(self, root, max_tries=3):
         self._st = FileStorage(root)
@@ -115,18 +132,9 @@ class FileSlot(FirmwareSlot):
             return 0
         if self._f is not None:
             self._f.close()
-        h = hashlib.sha256()
-        n = 0
-        try:
-            with open(self.path(t), "rb") as f:
-                while True:
-                    b = f.read(_CHUNK)
-                    if not b:
-                        break
-                    h.update(b)
-                    n += len(b)
-        except OSError:
-            pass
+        h, n = _hash_file(self.path(t))
+        if h is None:  # nothing on flash yet: append to an empty image
+            h = hashlib.sha256()
         self._f = open(self.path(t), "ab")
         self._h = h
         self._size = n
@@ -183,15 +191,8 @@ class FileSlot(FirmwareSlot):
     def verify(self, sha256_hex):
         """Re-read the stored image from flash and compare its sha256 (catches flash write errors)."""
         t = self.inactive()
-        h = hashlib.sha256()
-        try:
-            with open(self.path(t), "rb") as f:
-                while True:
-                    b = f.read(_CHUNK)
-                    if not b:
-                        break
-                    h.update(b)
-        except OSError:
+        h, n = _hash_file(self.path(t))
+        if h is None:
             return False
         got = binascii.hexlify(h.digest()).decode()
         ok = got == sha256_hex.lower() and self._s["sha256"].get(t) == got

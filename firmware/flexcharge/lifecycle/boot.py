@@ -83,7 +83,7 @@ class App:
         self.diaglog = LogRing(storage, board.clock.now)
         log.sink = self.diaglog.append
 
-        info = _read_json(storage, _BOOT_FILE) or {}
+        info = storage.read_json(_BOOT_FILE) or {}
         self.boot_count = info.get("count", 0) + 1
         reason = info.get("reason") or _CAUSE_REASON.get(board.reset.cause(), "PowerUp")
         info["count"] = self.boot_count
@@ -309,14 +309,14 @@ class App:
 
     # -- lifecycle ------------------------------------------------------------------------
     def _forget_reason(self):
-        info = _read_json(self.board.storage, _BOOT_FILE) or {}
+        info = self.board.storage.read_json(_BOOT_FILE) or {}
         if "reason" in info:
             del info["reason"]
             self.board.storage.write(_BOOT_FILE, json.dumps(info))
 
     def request_reset(self, reason):
         """Record why we reboot (reported in the next BootNotification) and stop for a reset."""
-        info = _read_json(self.board.storage, _BOOT_FILE) or {}
+        info = self.board.storage.read_json(_BOOT_FILE) or {}
         info["reason"] = reason
         self.board.storage.write(_BOOT_FILE, json.dumps(info))
         self.shutdown(EXIT_RESET)
@@ -375,16 +375,6 @@ def _pem_ders(path):
             return pem_to_ders(f.read())
     except (OSError, ValueError):
         return []
-
-
-def _read_json(storage, name):
-    raw = storage.read(name)
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
 
 
 def main(board_module, config_path, state_dir, log_level=20):

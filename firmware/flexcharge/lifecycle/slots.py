@@ -110,19 +110,22 @@ def _safe(path):
     return True
 
 
-def read_header(path):
-    """-> the image's JSON header (version, board, files); ImageError if it is not an image."""
-    with open(path, "rb") as f:
-        r = _Reader(f)
-        if r.line() + b"\n" != MAGIC:
-            raise ImageError("not a FlexCharge firmware image")
-        try:
-            h = json.loads(r.line())
-        except ValueError:
-            raise ImageError("bad image header")
+def _header(r):
+    if r.line() + b"\n" != MAGIC:
+        raise ImageError("not a FlexCharge firmware image")
+    try:
+        h = json.loads(r.line())
+    except ValueError:
+        raise ImageError("bad image header")
     if not isinstance(h, dict) or not isinstance(h.get("version"), str):
         raise ImageError("image header without version")
     return h
+
+
+def read_header(path):
+    """-> the image's JSON header (version, board, files); ImageError if it is not an image."""
+    with open(path, "rb") as f:
+        return _header(_Reader(f))
 
 
 def unpack(fs, slot, board=None):
@@ -133,12 +136,7 @@ def unpack(fs, slot, board=None):
     makedirs(new)
     with open(fs.path(slot), "rb") as f:
         r = _Reader(f)
-        if r.line() + b"\n" != MAGIC:
-            raise ImageError("not a FlexCharge firmware image")
-        try:
-            h = json.loads(r.line())
-        except ValueError:
-            raise ImageError("bad image header")
+        h = _header(r)
         if board is not None and h.get("board") != board:
             raise ImageError("image for board %r, this is %r" % (h.get("board"), board))
         count = 0

@@ -44,13 +44,7 @@ class Updater:
 
     # -- the job ---------------------------------------------------------------------------
     def job(self):
-        raw = self.storage.read(JOB)
-        if not raw:
-            return None
-        try:
-            j = json.loads(raw)
-        except ValueError:
-            return None
+        j = self.storage.read_json(JOB)
         return j if isinstance(j, dict) and "requestId" in j else None
 
     def save(self, job):

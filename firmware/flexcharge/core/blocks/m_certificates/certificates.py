@@ -167,13 +167,7 @@ class Certificates(Block):
 
     # -- the TLS view: which CSMS roots the next connection trusts -------------------------------
     def _fallback(self):
-        raw = self.storage.read(_FALLBACK)
-        if raw is None:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return None
+        return self.storage.read_json(_FALLBACK)
 
     def tls_view(self):
         """What profiles.transport() reads: this block's anchors_der / client_chain_der / client_key_der."""
