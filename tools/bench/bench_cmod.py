@@ -3,7 +3,7 @@
 one request in flight, loopback ws://, security profile 0), side by side in one run:
 
   * the frozen unix build (firmware, unix board and flexcharge_c frozen in) with the C module
-    on the hot paths (tools/bench/cmod_main.py points them at flexcharge.accel),
+    on the hot paths (the firmware's own wiring through flexcharge.accel),
   * the same binary with the pure-Python fallbacks (FLEXCHARGE_ACCEL=python, firmware as is),
   * the prebuilt unix port (.venv/bin/micropython, MicroPython 1.29) on the .py sources,
   * a minimal station on the `ocpp` package under CPython (Boot, Status, Get/SetVariables
@@ -261,17 +261,17 @@ def main():
     src_path = ".frozen:%s:%s" % (firmware, board)
     frozen = frozen_binary(a.frozen)
     prebuilt = os.path.join(ROOT, ".venv", "bin", "micropython")
-    entry = os.path.join(HERE, "cmod_main.py")
+    entry = "-m", "main"  # the firmware's main.py: frozen where .frozen has it, else firmware/main.py
     cols = []
     if frozen and has_cmod(frozen):
         # .frozen first: the frozen firmware wins over the sources on the path
-        cols.append(("frozen unix + C", [frozen, "-X", "heapsize=" + a.heap, entry], src_path, {}))
-        cols.append(("frozen unix, Python", [frozen, "-X", "heapsize=" + a.heap, entry], src_path,
+        cols.append(("frozen unix + C", [frozen, "-X", "heapsize=" + a.heap, *entry], src_path, {}))
+        cols.append(("frozen unix, Python", [frozen, "-X", "heapsize=" + a.heap, *entry], src_path,
                      {"FLEXCHARGE_ACCEL": "python"}))
     elif frozen:
-        cols.append(("frozen unix (no C)", [frozen, "-X", "heapsize=" + a.heap, entry], src_path, {}))
+        cols.append(("frozen unix (no C)", [frozen, "-X", "heapsize=" + a.heap, *entry], src_path, {}))
     if os.path.isfile(prebuilt):
-        cols.append(("prebuilt unix, .py", [prebuilt, "-X", "heapsize=" + a.heap, entry], src_path, {}))
+        cols.append(("prebuilt unix, .py", [prebuilt, "-X", "heapsize=" + a.heap, *entry], src_path, {}))
     cols.append(("CPython ocpp station", [sys.executable, os.path.abspath(__file__), "--ocpp-station", "{URL}"],
                  None, {}))
 
