@@ -238,19 +238,19 @@ class SimMeter(Meter):
         if save:
             b._save_world()
 
-    def energy_wh(self):
-        return self.board.world["energy_mwh"].get(str(self.evse), 0) / 1000  # reported: a float
+    def energy_mwh(self):
+        return self.board.world["energy_mwh"].get(str(self.evse), 0)
 
     def read(self):
-        before = self.energy_wh()
+        before = self.energy_mwh()
         self.update()
-        if self.energy_wh() != before:
+        if self.energy_mwh() != before:
             self._saved = self._t
             self.board._save_world()  # what we report survives a power cut
         p = self.power()
         n = self.phases
         amps = p / (self.voltage * n) if n else 0.0
-        return {"energy_wh": self.energy_wh(), "power_w": p, "current_a": (amps,) * n,
+        return {"energy_mwh": self.energy_mwh(), "power_w": p, "current_a": (amps,) * n,
                 "voltage_v": (self.voltage,) * n}
 
 

@@ -139,7 +139,7 @@ def test_modbus_crc_and_float_read():
     bus = mb.ModbusRTU(Uart(reply), Out(), 9600, timeout_ms=50)
     assert run(bus.read_floats(1, 0x48, 1)) == (230.5,)
     v = run(SDM630(bus, 1).read())
-    assert v["energy_wh"] == 230500.0 and v["voltage_v"] == (230.5, 230.5, 230.5)
+    assert v["energy_mwh"] == 230500000 and v["voltage_v"] == (230.5, 230.5, 230.5)
 
 
 def test_modbus_timeout():

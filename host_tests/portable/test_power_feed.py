@@ -28,7 +28,8 @@ class Board:
 
 
 def reading(w, wh=0, amps=(0,), volts=(230,)):
-    return {"power_w": w, "energy_wh": wh, "current_a": amps, "voltage_v": volts}
+    # hal.Meter's register is an int in mWh (converted here, once, not per sample)
+    return {"power_w": w, "energy_mwh": int(wh * 1000 + 0.5), "current_a": amps, "voltage_v": volts}
 
 
 def setup(monitoring=False):

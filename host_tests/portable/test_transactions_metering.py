@@ -114,3 +114,20 @@ def test_started_measurands_and_disabled_sampling():
     charging(st, board)
     starts = [p for p in queued(txs) if p["eventType"] == "Started"]
     assert len(starts) == 2 and "meterValue" not in starts[1]
+
+
+def test_start_register_is_an_int_and_an_older_float_wh_record_is_read():
+    # The start of a transaction is kept as the meter's int mWh register; a transaction saved by a
+    # firmware before that (float Wh under "wh0") is read after the update without losing its start.
+    import json
+    from flexcharge.core.blocks.e_transactions.transaction import Transaction
+
+    t = Transaction("t-1", 1, 1)
+    t.start_mwh = 1234567
+    d = json.loads(t.to_json())
+    assert d["mwh0"] == 1234567 and "wh0" not in d
+    assert Transaction.from_dict(d).start_mwh == 1234567
+    del d["mwh0"]
+    d["wh0"] = 1234.567
+    old = Transaction.from_dict(d)
+    assert old.start_mwh == 1234567 and isinstance(old.start_mwh, int)

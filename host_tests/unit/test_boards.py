@@ -443,7 +443,7 @@ def test_meter_over_board_uart(name, tmp_path):
     asyncio.run(b.poll_meters())
     v = b.meters[1].read()
     assert v["stale"] is False and u.de_errors == 0
-    assert v["energy_wh"] == 42500.0 and v["power_w"] == 7400.0
+    assert v["energy_mwh"] == 42500000 and v["power_w"] == 7400.0
     assert v["voltage_v"] == (230.0, 231.0, 232.0) and v["current_a"] == (10.0, 11.0, 12.0)
 
 

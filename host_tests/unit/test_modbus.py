@@ -109,8 +109,8 @@ def test_sdm630_decodes_registers(fake_machine):
     assert v["current_a"] == (15.5, 16.0, 14.25)
     assert v["power_phase_w"] == (3588.25, 3676.0, 3281.5)
     assert v["power_w"] == 10545.75
-    assert v["energy_wh"] == 1234500.0
-    assert v["export_wh"] == 2250.0
+    assert v["energy_mwh"] == 1234500000 and isinstance(v["energy_mwh"], int)
+    assert v["export_mwh"] == 2250000
     assert v["frequency_hz"] == 50.0
     # Exactly three input-register reads, byte for byte.
     assert u.sent == [mb.frame(1, 4, bytes.fromhex("00000012")),
@@ -220,8 +220,8 @@ def test_meter_keeps_last_values_and_flags_stale(fake_machine):
     m = SDM630Meter(SDM630(bus, 1))
     assert m.read()["stale"] is True
     assert asyncio.run(m.poll()) is True
-    assert m.read()["energy_wh"] == 1234500.0 and m.read()["stale"] is False
+    assert m.read()["energy_mwh"] == 1234500000 and m.read()["stale"] is False
     slave.silent = True
     assert asyncio.run(m.poll()) is False
     r = m.read()
-    assert r["stale"] is True and r["energy_wh"] == 1234500.0 and m.errors == 1
+    assert r["stale"] is True and r["energy_mwh"] == 1234500000 and m.errors == 1

@@ -169,11 +169,24 @@ class FirmwareSlot:
 
 
 class Meter:
-    """Energy meter of one EVSE. read() -> dict with 'energy_wh', 'power_w',
-    'current_a' (tuple per phase), 'voltage_v' (tuple per phase)."""
+    """Energy meter of one EVSE. read() -> dict with 'energy_mwh' (the active import register, an
+    int in mWh: no float accumulation error, and no step lost where floats are single precision),
+    'power_w', 'current_a' (tuple per phase), 'voltage_v' (tuple per phase). A driver that only gives
+    'energy_wh' (a float, Wh) is converted once, on reading (metering.energy_mwh)."""
 
     def read(self):
         raise Unsupported
+
+
+def energy_mwh(reading):
+    """The import register of a Meter reading as an int in mWh, or None."""
+    x = reading.get("energy_mwh")
+    if x is None:
+        x = reading.get("energy_wh")  # a driver giving float Wh: converted here, once
+        if x is None:
+            return None
+        x = int(x * 1000 + 0.5)
+    return x
 
 
 class ConnectorHw:

@@ -24,8 +24,9 @@ class SDM630:
         hz, imp, exp = await b.read_floats(u, ENERGY_BLOCK, 3)
         n = self.phases
         return {
-            "energy_wh": imp * 1000,
-            "export_wh": exp * 1000,
+            # The meter's registers are float32 kWh; ours are int mWh (hal.Meter).
+            "energy_mwh": int(imp * 1000000 + 0.5),
+            "export_mwh": int(exp * 1000000 + 0.5),
             "power_w": total,
             "voltage_v": tuple(ph[0:n]),
             "current_a": tuple(ph[3:3 + n]),
@@ -44,8 +45,8 @@ class SDM630Meter(Meter):
         self.last_error = None
         n = sdm.phases
         self._v = {
-            "energy_wh": 0.0,
-            "export_wh": 0.0,
+            "energy_mwh": 0,
+            "export_mwh": 0,
             "power_w": 0.0,
             "voltage_v": (0.0,) * n,
             "current_a": (0.0,) * n,

@@ -11,6 +11,7 @@
 # The board supplies pilots/contactors/meters per EVSE (flexcharge.hal); an EVSE without
 # them (e.g. a board still being brought up) reads as "no EV, nothing measured".
 from flexcharge.hal import iec61851 as cp
+from flexcharge.hal import energy_mwh
 from flexcharge.compat import ticks_ms, ticks_diff
 
 WELDED = "ContactorWelded"
@@ -92,9 +93,10 @@ class EvseControl:
             except Exception:
                 pass  # reporting must never stop the controller
 
-    def energy_wh(self):
+    def energy_mwh(self):
+        """The meter's import register, an int in mWh (None without a reading)."""
         r = self.reading()
-        return r.get("energy_wh") if r else None
+        return energy_mwh(r) if r else None
 
     def power_w(self):
         r = self.reading()

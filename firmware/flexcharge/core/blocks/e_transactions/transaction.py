@@ -34,7 +34,7 @@ class Transaction:
         self.seen = 0  # TxStopPoint conditions true at some time during the transaction
         self.started_at = 0  # Unix seconds, an int (a float32 epoch moves in 128 s steps)
         self.last_t = 0  # latest timestamp put in an event (boot recovery when the clock is not set)
-        self.start_wh = None
+        self.start_mwh = None  # the meter's import register at the start: an int, mWh
         self.stopped_reason = None  # pending stoppedReason (set at deauthorization)
         self.ended_values = []  # meterValue dicts collected for the Ended event (J02/J01 TxEnded*)
         self.limit_wh = None  # MaxEnergyOnInvalidId: energy allowed after a non-Accepted idTokenInfo
@@ -54,7 +54,7 @@ class Transaction:
             {"id": self.id, "e": self.evse_id, "c": self.connector_id, "tok": self.id_token,
              "ts": self.token_sent, "seq": self.seq_no, "rsid": self.remote_start_id, "rs": self.rsid_sent,
              "es": self.evse_sent, "bs": self.begin_sent, "cs": self.charging_state, "seen": self.seen,
-             "t0": self.started_at, "lt": self.last_t, "wh0": self.start_wh, "stop": self.stopped_reason,
+             "t0": self.started_at, "lt": self.last_t, "mwh0": self.start_mwh, "stop": self.stopped_reason,
              "ev": self.ended_values, "lim": self.limit_wh, "rid": self.reservation_id,
              "eh": self.evse_hidden},
             separators=_SEP,
@@ -74,7 +74,9 @@ class Transaction:
         t.seen = d.get("seen", 0)
         t.started_at = int(d.get("t0", 0))
         t.last_t = int(d.get("lt", 0))
-        t.start_wh = d.get("wh0")
+        t.start_mwh = d.get("mwh0")
+        if t.start_mwh is None and d.get("wh0") is not None:
+            t.start_mwh = int(d["wh0"] * 1000 + 0.5)  # saved by a firmware before the mWh register
         t.stopped_reason = d.get("stop")
         t.ended_values = d.get("ev") or []
         t.limit_wh = d.get("lim")

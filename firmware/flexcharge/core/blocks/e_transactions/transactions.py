@@ -591,10 +591,10 @@ class Transactions(Block):
         tx = s.tx
         if tx is None or tx.limit_wh is None:
             return False
-        e = s.ctl.energy_wh()
-        if e is None or tx.start_wh is None:
+        e = s.ctl.energy_mwh()
+        if e is None or tx.start_mwh is None:
             return True  # nothing to measure with: do not deliver unaccounted energy
-        return e - tx.start_wh >= tx.limit_wh
+        return e - tx.start_mwh >= tx.limit_wh * 1000
 
     def _conditions(self, s):
         c = 0
@@ -633,7 +633,7 @@ class Transactions(Block):
         tx = Transaction(new_id(), s.evse.id, s.ctl.plugged_connector())
         tx.evse_hidden = s.floating  # EVSE not known yet: `evse` waits for the cable (see _on_tag)
         tx.started_at = int(st.now())
-        tx.start_wh = s.ctl.energy_wh()
+        tx.start_mwh = s.ctl.energy_mwh()
         tx.seen = c
         a = s.auth
         if a is not None:
@@ -744,10 +744,10 @@ class Transactions(Block):
              "chargingState": cs}
         if etype == ENDED:
             f["stoppedReason"] = reason
-            if s is not None and tx.start_wh is not None:
-                e = s.ctl.energy_wh()
+            if s is not None and tx.start_mwh is not None:
+                e = s.ctl.energy_mwh()
                 if e is not None:
-                    f["energyWh"] = round(e - tx.start_wh, 1)
+                    f["energyWh"] = mtr.wh(e - tx.start_mwh)
             f["duration"] = int(now - tx.started_at + 0.5) if tx.started_at else 0
         st.report("transaction", f)
         self._kick.set()

@@ -10,6 +10,7 @@
 # The meter sits at the EVSE outlet: location "Outlet" (the schema default) throughout.
 from flexcharge.compat import const, sleep_ms
 from flexcharge.core.router import Block
+from flexcharge.hal import energy_mwh
 
 BEGIN = "Transaction.Begin"
 PERIODIC = "Sample.Periodic"
@@ -43,6 +44,14 @@ def _sv(value, context, measurand, unit, phase=None):
     return d
 
 
+def wh(mwh):
+    """mWh register -> the Wh value reported: 0.1 Wh resolution up to 1 MWh (7 digits, exact in a
+    single-precision float), whole Wh (an int, exact everywhere) above."""
+    if mwh >= 1000000000:
+        return (mwh + 500) // 1000
+    return ((mwh + 50) // 100) / 10
+
+
 def sampled_values(reading, measurands, context, offered=0):
     """sampledValue list for `measurands` from a hal.Meter reading dict."""
     out = []
@@ -50,7 +59,8 @@ def sampled_values(reading, measurands, context, offered=0):
         return out
     for m in measurands:
         if m == ENERGY:
-            out.append(_sv(round(reading.get("energy_wh", 0), 1), context, m, "Wh"))
+            e = energy_mwh(reading)
+            out.append(_sv(wh(e) if e is not None else 0, context, m, "Wh"))
         elif m == POWER:
             out.append(_sv(round(reading.get("power_w", 0), 1), context, m, "W"))
         elif m == CURRENT:
@@ -217,10 +227,10 @@ class MeterFeed(Block):
                 if hs[1] is not None:
                     dm.put(hs[1], w, i)
             total += s[_WATTS]
-            x = r.get("energy_wh")
+            x = energy_mwh(r)
             if x is not None and x != raw[1] and hs[2] is not None:
                 raw[1] = x
-                dm.put(hs[2], _whole(x), i)
+                dm.put(hs[2], (x + 500) // 1000, i)
             x = r.get("current_a")
             if hs[3] is not None and not _same(x, raw[2]):
                 raw[2] = x
