@@ -50,16 +50,40 @@ def _run_tree(tree):
     exec(src, {"__name__": "__main__", "FLEXCHARGE_SLOT": tree})
 
 
+def _restart(board):
+    # No launcher starts an MCU again: the chip restarts itself (a board may say how: reboot()).
+    fn = getattr(board, "reboot", None)
+    if fn is None:
+        import machine
+
+        fn = machine.reset
+    fn()
+
+
+EXIT_OK, EXIT_CONFIG = 0, 2  # lifecycle/boot.py: a clean stop, a configuration the firmware refuses
+
+board = None
+mcu = False
+code = 1
 try:
     import board
 
     cfg, state = board.paths()
+    mcu = not getattr(board, "LAUNCHER_SELECTS_SLOT", False)
     # FLEXCHARGE_SLOT: set when this file is a slot's main.py run by the factory one (no second select).
-    if not getattr(board, "LAUNCHER_SELECTS_SLOT", False) and "FLEXCHARGE_SLOT" not in globals():
+    if mcu and "FLEXCHARGE_SLOT" not in globals():
         tree = _slot_tree(board, state)
         if tree:
-            _run_tree(tree)  # ends with the slot's own sys.exit()
-            sys.exit(1)  # a slot main.py that returned did not run a station
+            try:
+                _run_tree(tree)  # the slot's own main.py: runs the station, restarts the chip itself
+            except BaseException as e:  # noqa: B036 -- an image that stops during its trial
+                if not isinstance(e, SystemExit):
+                    sys.print_exception(e, sys.stderr)
+            # The image came back here instead of running: restart, so its trial count (and after
+            # lifecycle.slots.MAX_TRIES starts, the rollback) goes on without a power cycle (L01/L04).
+            sys.stderr.write("firmware slot %s stopped: restarting\n" % tree)
+            _restart(board)
+            sys.exit(1)
     from flexcharge.lifecycle.boot import main
 
     code = main(board, cfg, state)
@@ -69,4 +93,8 @@ except BaseException as e:  # noqa: B036 -- SystemExit included: report, never o
     # This port prints uncaught tracebacks on stdout, which belongs to the JSON event stream.
     sys.print_exception(e, sys.stderr)
     code = 1
+if mcu and code not in (EXIT_OK, EXIT_CONFIG):
+    # A requested Reset (B11/B12, a firmware switch: exit 3) or a crash: on an MCU that is a chip
+    # restart. A clean stop and a refused configuration stay down (the REPL is there to fix it).
+    _restart(board)
 sys.exit(code)

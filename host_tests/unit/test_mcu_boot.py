@@ -27,6 +27,13 @@ def crashed():
         return True
     except OSError:
         return False
+def reboot():
+    # machine.reset() on a real board; here: say so and end the process
+    with open(%(reboots)r, "a") as f:
+        f.write("reboot\\n")
+    raise SystemExit(99)
+def make_board(config, state_dir):
+    raise RuntimeError("the board's bus does not answer")  # a crash of the factory firmware
 """
 
 # The update's own main.py: says which tree and which flexcharge package it runs.
@@ -47,8 +54,9 @@ def mcu(tmp_path):
     state = tmp_path / "data"
     state.mkdir()
     flag = tmp_path / "wdt-reset"
+    reboots = tmp_path / "reboots"
     (bdir / "board.py").write_text(BOARD % {"cfg": str(tmp_path / "station.json"), "state": str(state),
-                                            "flag": str(flag)})
+                                            "flag": str(flag), "reboots": str(reboots)})
     # An installed update: image in the inactive slot, the switch done (pending), its tree unpacked.
     fs = FileSlot(str(state / "fw"))
     fs.begin("9.9.9")
@@ -62,6 +70,8 @@ def mcu(tmp_path):
 
     class Mcu:
         def boot(self, crashed=False):
+            if reboots.exists():
+                reboots.unlink()
             if crashed:
                 flag.write_text("1")
             elif flag.exists():
@@ -69,6 +79,13 @@ def mcu(tmp_path):
             env = dict(os.environ, MICROPYPATH=".frozen:%s:%s" % (bdir, os.path.join(ROOT, "firmware")))
             return subprocess.run([MICROPYTHON, os.path.join(ROOT, "firmware", "main.py")], env=env,
                                   capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
+
+        def rebooted(self):
+            return reboots.exists()
+
+        def write_config(self):
+            (tmp_path / "station.json").write_text(json.dumps(
+                {"identity": "CS1", "csms_url": "ws://127.0.0.1:9/ocpp", "evses": [{"id": 1}]}))
 
         def slots(self):
             with open(str(state / "fw" / "slot.json")) as f:
@@ -81,19 +98,40 @@ def mcu(tmp_path):
 
 def test_pending_update_boots_its_own_tree_ahead_of_the_factory_modules(mcu):
     r = mcu.boot()
-    assert r.returncode == 0, r.stderr
     # The tree's main.py ran, with the tree's flexcharge package, not the factory one.
     assert "slot main %s version 9.9.9" % mcu.tree in r.stderr
     s = mcu.slots()
     assert s["pending"] is not None and s["tries"] == 1  # one trial start, counted once
+    # It came back instead of running a station: the chip restarts (no wait for a power cycle).
+    assert r.returncode == 99 and mcu.rebooted(), r.stderr
+
+
+def test_a_trial_image_that_keeps_stopping_rolls_back_after_its_tries(mcu):
+    for n in (1, 2, 3):
+        assert mcu.boot().returncode == 99
+        assert mcu.slots()["tries"] == n
+    r = mcu.boot()  # the fourth start: MAX_TRIES used up
+    assert "firmware slot: rollback" in r.stderr and "slot main" not in r.stderr
+    assert mcu.slots()["pending"] is None and mcu.slots()["failed"] == "9.9.9"
 
 
 def test_crash_during_the_trial_rolls_back_to_the_factory_firmware(mcu):
-    assert mcu.boot().returncode == 0
+    assert mcu.boot().returncode == 99  # the trial start
     r = mcu.boot(crashed=True)
     assert "firmware slot: rollback" in r.stderr
     assert "slot main" not in r.stderr
-    # The factory firmware booted: it stops on the missing station config (exit status 2).
+    # The factory firmware booted: it stops on the missing station config (exit status 2) and stays
+    # down for the engineer (no restart loop on a configuration error).
     assert r.returncode == 2 and "station.json" in r.stderr, (r.returncode, r.stderr)
+    assert not mcu.rebooted()
     s = mcu.slots()
     assert s["pending"] is None and s["failed"] == "9.9.9"  # reported as InstallationFailed once online
+
+
+def test_a_crash_of_the_factory_firmware_restarts_the_chip(mcu):
+    mcu.boot()
+    mcu.boot(crashed=True)  # rolled back: factory firmware from here on
+    mcu.write_config()
+    r = mcu.boot()
+    assert "bus does not answer" in r.stderr
+    assert r.returncode == 99 and mcu.rebooted(), r.stderr
