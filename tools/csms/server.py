@@ -1159,6 +1159,14 @@ class StationProcess:
         return self
 
     def _read(self):
+        try:
+            self._read_lines()
+        except (ValueError, OSError):  # stdout closed under us (a reader that outlived kill()'s join)
+            pass
+        with self._cond:
+            self._cond.notify_all()
+
+    def _read_lines(self):
         for raw in iter(self.proc.stdout.readline, b""):
             t = time.monotonic()
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -1173,8 +1181,6 @@ class StationProcess:
                 else:
                     self.bad_lines.append(line)
                 self._cond.notify_all()
-        with self._cond:
-            self._cond.notify_all()
 
     # -- commands --
 
@@ -1236,13 +1242,18 @@ class StationProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        for f in (self.proc.stdin, self.proc.stdout):
-            try:
-                f.close()
-            except Exception:
-                pass
+        try:
+            self.proc.stdin.close()
+        except Exception:
+            pass
+        # The reader sees EOF once the process group is gone; stdout is closed only after it stopped
+        # (closing it under a blocked readline() raised in the reader thread).
         if self._reader is not None:
             self._reader.join(5)
+        try:
+            self.proc.stdout.close()
+        except Exception:
+            pass
         if self._stderr is not None:
             self._stderr.close()
 
