@@ -265,25 +265,35 @@ def test_one_outstanding_call_at_a_time():
     run(go())
 
 
+async def sent_then_cancelled(rpc, ws, timeout_s=5):
+    # A Heartbeat CALL that went out, whose caller was then cancelled (a GetLog cancelling its upload).
+    t = asyncio.create_task(rpc.call("Heartbeat", {}, timeout_s))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert len(ws.sent) == 1
+    t.cancel()
+
+
+async def result_to(rpc, ws, i):
+    await rpc.on_message(json.dumps([3, ws.sent[i][1], {}]))
+
+
 def test_a_cancelled_caller_still_holds_the_next_call_until_the_answer():
     # Found by the schema-valid fuzz: a GetLog cancelling the running upload cancelled its
     # LogStatusNotification mid-CALL, and the next CALL went out before the CSMS had answered.
     rpc, ws, blk, log = make()
 
     async def go():
-        t1 = asyncio.create_task(rpc.call("Heartbeat", {}, 5))
-        for _ in range(3):
-            await asyncio.sleep(0)
-        t1.cancel()
+        await sent_then_cancelled(rpc, ws)
         t2 = asyncio.create_task(rpc.call("StatusNotification", {"x": 1}, 5))
         for _ in range(5):
             await asyncio.sleep(0)
         assert len(ws.sent) == 1  # Part 4: still one outstanding CALL
-        await rpc.on_message(json.dumps([3, ws.sent[0][1], {}]))  # the late answer
+        await result_to(rpc, ws, 0)  # the late answer
         for _ in range(5):
             await asyncio.sleep(0)
         assert len(ws.sent) == 2 and ws.sent[1][2] == "StatusNotification"
-        await rpc.on_message(json.dumps([3, ws.sent[1][1], {}]))
+        await result_to(rpc, ws, 1)
         assert await t2 == {}
 
     run(go())
@@ -295,10 +305,7 @@ def test_a_chain_of_cancelled_callers_never_opens_a_second_call():
     rpc, ws, blk, log = make()
 
     async def go():
-        t1 = asyncio.create_task(rpc.call("Heartbeat", {}, 5))
-        for _ in range(3):
-            await asyncio.sleep(0)
-        t1.cancel()
+        await sent_then_cancelled(rpc, ws)
         t2 = asyncio.create_task(rpc.call("LogStatusNotification", {"n": 2}, 5))
         await asyncio.sleep(0.02)
         assert not t2.done() and len(ws.sent) == 1  # t2 waits for t1's answer
@@ -306,11 +313,11 @@ def test_a_chain_of_cancelled_callers_never_opens_a_second_call():
         t3 = asyncio.create_task(rpc.call("LogStatusNotification", {"n": 3}, 5))
         await asyncio.sleep(0.05)
         assert len(ws.sent) == 1
-        await rpc.on_message(json.dumps([3, ws.sent[0][1], {}]))
+        await result_to(rpc, ws, 0)
         for _ in range(5):
             await asyncio.sleep(0)
         assert len(ws.sent) == 2 and ws.sent[1][3] == {"n": 3}
-        await rpc.on_message(json.dumps([3, ws.sent[1][1], {}]))
+        await result_to(rpc, ws, 1)
         assert await t3 == {}
 
     run(go())
@@ -320,16 +327,13 @@ def test_a_cancelled_callers_call_frees_the_link_at_its_timeout():
     rpc, ws, blk, log = make()
 
     async def go():
-        t1 = asyncio.create_task(rpc.call("Heartbeat", {}, 0.1))
-        for _ in range(3):
-            await asyncio.sleep(0)
-        t1.cancel()
+        await sent_then_cancelled(rpc, ws, 0.1)
         t2 = asyncio.create_task(rpc.call("StatusNotification", {"x": 1}, 5))
         await asyncio.sleep(0.03)
         assert len(ws.sent) == 1  # the cancelled CALL's own timeout has not passed
         await asyncio.sleep(0.15)
         assert len(ws.sent) == 2  # never answered: the link is free at its timeout
-        await rpc.on_message(json.dumps([3, ws.sent[1][1], {}]))
+        await result_to(rpc, ws, 1)
         assert await t2 == {}
 
     run(go())
