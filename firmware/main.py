@@ -27,16 +27,9 @@ def _crashed(board):
 
 
 def _slot_tree(board, state):
-    from flexcharge.lifecycle.slots import select
+    from flexcharge.lifecycle.slots import boot_step
 
-    try:
-        mode, tree = select(state, _crashed(board))
-    except Exception as e:  # a damaged slot state must not brick the station: factory firmware
-        sys.stderr.write("firmware slots unusable: %r\n" % (e,))
-        return None
-    if mode != "normal" or tree:
-        sys.stderr.write("firmware slot: %s, booting %s\n" % (mode, tree or "the factory firmware"))
-    return tree
+    return boot_step(state, _crashed(board), lambda text: sys.stderr.write(text + "\n"))[1]
 
 
 def _run_tree(tree):

@@ -25,7 +25,7 @@ from flexcharge.hal.contactor import RelayContactor
 from flexcharge.hal.connector import EvseConnector
 from flexcharge.hal.indicator import LedIndicator
 from flexcharge.hal.storage import FileStorage
-from flexcharge.hal.slot import FileSlot
+from flexcharge.hal.slot import FileSlot, slot_dir
 from flexcharge.hal.watchdog import MachineWatchdog
 from flexcharge.hal.reset import MachineReset
 from flexcharge.hal.clock import RtcClock
@@ -135,8 +135,8 @@ def build(mcu, pins, config, root=None):
     b = McuBoard(mcu.NAME)
     root = (root or mcu.STORAGE_ROOT).rstrip("/")
     b.storage = FileStorage(root + "/store")
-    # <state>/fw: where firmware/main.py's boot step (lifecycle/slots.select) looks for the slots.
-    b.slot = FileSlot(root + "/fw")
+    # Where firmware/main.py's boot step (lifecycle/slots.select) looks for the slots.
+    b.slot = FileSlot(slot_dir(root))
     b.clock = mcu.clock()
     b.watchdog = mcu.watchdog()
     b.reset = mcu.reset()

@@ -19,6 +19,14 @@ from flexcharge.compat import sync_file
 
 _STATE = "slot.json"
 _CHUNK = 1024
+# A pending image that crashed or hung (watchdog) rolls back at the next start. A power cut during
+# its trial is not its fault: it gets another trial, up to MAX_TRIES starts in all.
+MAX_TRIES = 3
+
+
+def slot_dir(state_dir):
+    """Where a state directory keeps its firmware slots (the boot step and the update both look here)."""
+    return state_dir.rstrip("/") + "/fw"
 
 
 class SlotError(Exception):
@@ -75,7 +83,7 @@ def _hash_file(path):
 
 
 class FileSlot(FirmwareSlot):
-    def __init__(self, root, max_tries=3):
+    def __init__(self, root, max_tries=MAX_TRIES):
         self._st = FileStorage(root)
         self.root = self._st.root
         self.max_tries = max_tries

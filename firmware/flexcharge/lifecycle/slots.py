@@ -25,13 +25,10 @@
 import os
 import json
 
-from flexcharge.hal.slot import FileSlot
+from flexcharge.hal.slot import FileSlot, MAX_TRIES, slot_dir  # noqa: F401 -- MAX_TRIES: trials before rollback
 from flexcharge.compat import makedirs, isdir, sync_file
 
 MAGIC = b"FCFW1\n"
-# A pending image that crashed or hung (watchdog) rolls back at the next start. A power cut during
-# its trial is not its fault: it gets another trial, up to MAX_TRIES starts in all.
-MAX_TRIES = 3
 _CHUNK = 1024
 
 
@@ -39,12 +36,8 @@ class ImageError(ValueError):
     pass
 
 
-def slot_root(state_dir):
-    return state_dir.rstrip("/") + "/fw"
-
-
 def open_slots(state_dir):
-    return FileSlot(slot_root(state_dir), max_tries=MAX_TRIES)
+    return FileSlot(slot_dir(state_dir))
 
 
 def tree(fs, slot):
@@ -202,4 +195,18 @@ def select(state_dir, crashed=False):
                 t = None
         else:
             t = None
+    return mode, t
+
+
+def boot_step(state_dir, crashed, note):
+    """select() as a bootloader runs it (tools/station on the unix board, firmware/main.py on an MCU):
+    a damaged slot state must not brick the station, so it boots the factory firmware ('normal', None).
+    note(text) is told what was chosen."""
+    try:
+        mode, t = select(state_dir, crashed)
+    except Exception as e:
+        note("firmware slots unusable (%r): booting the factory firmware" % (e,))
+        return "normal", None
+    if mode != "normal" or t:
+        note("firmware slot: %s, booting %s" % (mode, t or "the factory firmware"))
     return mode, t
