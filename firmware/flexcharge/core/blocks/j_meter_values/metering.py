@@ -44,11 +44,16 @@ def _sv(value, context, measurand, unit, phase=None):
     return d
 
 
+def whole_wh(mwh):
+    """mWh register -> whole Wh, rounded: an int, exact on every port."""
+    return (mwh + 500) // 1000
+
+
 def wh(mwh):
     """mWh register -> the Wh value reported: 0.1 Wh resolution up to 1 MWh (7 digits, exact in a
-    single-precision float), whole Wh (an int, exact everywhere) above."""
+    single-precision float), whole Wh above."""
     if mwh >= 1000000000:
-        return (mwh + 500) // 1000
+        return whole_wh(mwh)
     return ((mwh + 50) // 100) / 10
 
 
@@ -230,7 +235,7 @@ class MeterFeed(Block):
             x = energy_mwh(r)
             if x is not None and x != raw[1] and hs[2] is not None:
                 raw[1] = x
-                dm.put(hs[2], (x + 500) // 1000, i)
+                dm.put(hs[2], whole_wh(x), i)
             x = r.get("current_a")
             if hs[3] is not None and not _same(x, raw[2]):
                 raw[2] = x
