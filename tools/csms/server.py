@@ -60,6 +60,7 @@ ERROR_CODES = frozenset((
 
 SCHEMA_DIR = os.path.join(os.path.dirname(ocpp.__file__), "v201", "schemas")
 SUBPROTOCOL = "ocpp2.0.1"
+_UNSET = object()
 NO_REPLY = object()  # a responder returning this leaves the station's CALL unanswered
 
 _QUIET = logging.getLogger("flexcharge.csms")
@@ -360,6 +361,9 @@ class CsmsSession(ChargePoint):
         self._waiters = {}       # messageId -> Future (acall / araw)
         self._raw_waiters = []   # Futures of raw frames: fall back to these for unmatched replies
         self._tasks = set()
+        # messageId -> the responder in place when that CALL arrived: a test that sees the frame and then
+        # swaps its responder must not change how the frame already received is answered.
+        self._responder_at = {}
         self.dropped = False
         self.closed = asyncio.get_running_loop().create_future()
 
@@ -383,7 +387,9 @@ class CsmsSession(ChargePoint):
         return call_result.StatusNotification()
 
     async def _handle_call(self, msg):
-        fn = self.csms.responders.get(msg.action)
+        fn = self._responder_at.pop(msg.unique_id, _UNSET)
+        if fn is _UNSET:
+            fn = self.csms.responders.get(msg.action)
         if fn is None and msg.action not in self.route_map:
             fn = _default_responder(msg.action)
         if fn is None:
@@ -880,6 +886,8 @@ class Csms:
                 problems.append("CALL sent while CALL %s is still unanswered (Part 4: one at a time)"
                                 % session.outstanding[0])
             session.outstanding = (frame.msg_id, now)
+            if isinstance(frame.action, str):  # before any listener runs: see CsmsSession._responder_at
+                session._responder_at[frame.msg_id] = self.responders.get(frame.action)
             session.station_calls[frame.msg_id] = (frame.action, frame.payload)
         self.frames.append(frame)
         for p in problems:
