@@ -168,4 +168,3 @@ def test_schema_depth_fits():
             defs = s.get("definitions", s.get("$defs", {}))
             deepest = max(deepest, 1 + depth(s, defs, frozenset()))  # 1: the OCPP-J wrapper array
     assert 0 < deepest <= MAX_DEPTH // 2, deepest
-    return deepest
