@@ -94,6 +94,9 @@ def main():
     app = App(board, cfg, Log())
     app.session.connect = csms.connect
     sample("boot")
+    # The board-sized WebSocket receive buffer (hal.MCU_MAX_MESSAGE on qemu), reserved at boot.
+    heap["rx"] = len(app.rx.msg) + len(app.rx.ahead)
+    assert len(app.rx.msg) == getattr(board, "max_message", 0), len(app.rx.msg)
 
     def sent(action):
         return [p for a, p in csms.calls if a == action]
@@ -176,7 +179,8 @@ def main():
           "peak session %d, peak FullInventory %d"
           % (heap["start"], heap["imported"], heap["boot"], heap["accepted"], heap["session"], heap["inventory"]))
     print("HEAP " + json.dumps({"start": heap["start"], "imported": heap["imported"], "boot": heap["boot"], "accepted": heap["accepted"], "session_peak": heap["session"],
-                                "inventory_peak": heap["inventory"], "platform": sys.platform}))
+                                "inventory_peak": heap["inventory"], "rx_buffer": heap["rx"],
+                                "platform": sys.platform}))
 
 
 def _count(xs):

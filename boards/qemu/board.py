@@ -71,7 +71,9 @@ def paths():
 
 def make_board(config, state_dir, stdin=False, out=None):
     from unix.board import SimBoard
+    from flexcharge.hal import MCU_MAX_MESSAGE
 
     b = SimBoard(config, state_dir, stdin=stdin, out=out)
     b.name = NAME
+    b.max_message = MCU_MAX_MESSAGE  # the Cortex-M families' receive buffer, not the unix board's
     return b

@@ -131,6 +131,8 @@ def main():
             v = h[k]
             print("   %-34s %8d %10d  %s" % (label, v, v - net,
                                             "goal %d KB: x%.2f" % (goal // 1024, (v - net) / goal) if goal else ""))
+        if "rx_buffer" in h:
+            print("   (from boot on, these include the %d B WebSocket receive buffer the board reserves)" % h["rx_buffer"])
         print("   (no TLS on this image: TLS buffers are mbedTLS's, outside the GC heap on the unix port)")
         try:
             build_stock_qemu()

@@ -221,6 +221,13 @@ class Indicator:
         pass
 
 
+# The MCU boards' receive buffer: every message the CSMS may send within this firmware's declared
+# limits fits (CertificateSigned's 10,000-character chain, UpdateFirmware, SetVariables at the
+# default BytesPerMessage 8192), where a 64 KB block would take a third of an RP2040's or an
+# ESP32's heap.
+MCU_MAX_MESSAGE = 16384
+
+
 class Board:
     """Aggregate a board module returns from `make_board(config)`.
 
@@ -229,7 +236,9 @@ class Board:
     pilots / contactors / meters: dict {evse_id: ...} where the board has them;
     limit_inputs: dict {evse_id: LimitInput} for boards with an external limit (EMS) input (unix: none);
     rfid: an id reader or None; slot: a FirmwareSlot or None;
-    vendor_extensions: the maker's flexcharge.hal.vendor.VendorExtension objects (DataTransfer).
+    vendor_extensions: the maker's flexcharge.hal.vendor.VendorExtension objects (DataTransfer);
+    max_message: the largest CSMS message in bytes, reserved at boot as the WebSocket receive
+    buffer and the bound of every BytesPerMessage (the unix board: 65536).
     Events from the hardware reach the core through `listener(kind, data)`,
     set by the core: kinds 'plug', 'unplug', 'fault', 'clear_fault', 'tag', 'ev', 'load'.
     """
@@ -240,6 +249,7 @@ class Board:
     slot = None
     vendor_extensions = ()
     limit_inputs = {}
+    max_message = 65536
 
     def emit(self, kind, data):
         if self.listener is not None:

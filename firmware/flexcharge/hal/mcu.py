@@ -19,7 +19,7 @@
 #   RFID (spi spec + cs + rst) or None
 import asyncio
 
-from flexcharge.hal import Board
+from flexcharge.hal import Board, MCU_MAX_MESSAGE
 from flexcharge.hal.pilot import PwmPilot
 from flexcharge.hal.contactor import RelayContactor
 from flexcharge.hal.connector import EvseConnector
@@ -41,6 +41,7 @@ class McuBoard(Board):
     meter_ms = 1000
     rfid_ms = 300
     tag_rearm_ms = 1500  # a card must leave the field this long before it is reported again
+    max_message = MCU_MAX_MESSAGE
 
     def __init__(self, name):
         self.name = name

@@ -51,7 +51,6 @@ from flexcharge.core.blocks.p_data_transfer.data_transfer import DataTransfer
 from flexcharge.core.blocks.l_firmware.firmware import Firmware
 from flexcharge.lifecycle import slots
 from flexcharge.lifecycle.update import Updater
-from flexcharge.comm import http
 import flexcharge
 from flexcharge.core.blocks.k_smart_charging.profiles import SmartCharging
 from flexcharge.core.blocks.j_meter_values.metering import MeterFeed
@@ -62,7 +61,18 @@ EXIT_RESET = 3
 
 _BOOT_FILE = "boot.json"
 _CAUSE_REASON = {"power": "PowerUp", "watchdog": "Watchdog", "soft": "ApplicationReset", "hard": "PowerUp"}
-MAX_MESSAGE = 65536  # bytes; larger CSMS messages are refused (close 1009) rather than exhaust the heap
+MAX_MESSAGE = 65536  # bytes; the most any board receives (gen_dm.py's maxLimit of BytesPerMessage)
+# Every BytesPerMessage<instance> the station declares: none may exceed the board's receive buffer.
+_BYTES_PER_MESSAGE = (("DeviceDataCtrlr", "GetReport"), ("DeviceDataCtrlr", "GetVariables"),
+                      ("DeviceDataCtrlr", "SetVariables"), ("MonitoringCtrlr", "SetVariableMonitoring"),
+                      ("MonitoringCtrlr", "ClearVariableMonitoring"), ("LocalAuthListCtrlr", None))
+
+
+async def _http_get(*args, **kw):
+    # The HTTP client is imported on the first firmware download, not kept in the idle heap.
+    from flexcharge.comm import http
+
+    return await http.get(*args, **kw)
 
 
 class App:
@@ -70,9 +80,12 @@ class App:
 
     def __init__(self, board, config, log):
         # The WebSocket receive buffer is reserved first, while the heap is still in one piece, and
-        # reused by every connection: a MAX_MESSAGE-byte message stays receivable after any history.
+        # reused by every connection: a max_message-byte message stays receivable after any history.
+        # Its size is the board's (hal.Board.max_message): larger CSMS messages are refused (close
+        # 1009) rather than exhaust the heap, and every BytesPerMessage is bounded by it.
         gc.collect()
-        rx = websocket.RxBuffer(MAX_MESSAGE)
+        self.max_message = mm = min(MAX_MESSAGE, getattr(board, "max_message", MAX_MESSAGE))
+        rx = websocket.RxBuffer(mm)
         self.board = board
         self.config = config
         self.log = log
@@ -139,7 +152,7 @@ class App:
                                running_version=image_version or "factory",
                                probation_s=config.get("firmware_probation_s", 180))
         self.firmware = Firmware(st, self.updater, tx, self.status, self.security, self._manufacturer_roots,
-                                 http.get, self._download_tls)
+                                 _http_get, self._download_tls)
         self.trigger.triggers["FirmwareStatusNotification"] = self.firmware.trigger
         self.monitoring = Monitoring(st)
         # N01 GetLog: the diag layer's two logs, streamed line by line.
@@ -186,6 +199,10 @@ class App:
         # Boards cannot import the core: one without a table of its own gets the default hardware table.
         dm.add_table(getattr(board, "VARIABLES", None) or standard.HARDWARE)
         dm.add_evses(config["evses"])
+        if mm < MAX_MESSAGE:
+            for comp, inst in _BYTES_PER_MESSAGE:
+                # Reported as maxLimit, and checked for factory values and SetVariables alike.
+                dm.set_limits(comp, "BytesPerMessage", 1, mm, var_instance=inst)
         dm.load()
         if dm.is_new():
             self._factory(dm, config)
@@ -266,7 +283,7 @@ class App:
         # Profiles 2 and 3 take their trust anchors and client certificate from the store.
         ctx, host, headers = profiles.transport(sp, url, cfg["identity"], pw, store=self.certificates.tls_view())
         return await websocket.connect(
-            url, cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=MAX_MESSAGE,
+            url, cfg["ocpp_versions"], headers, ssl=ctx, server_hostname=host, max_message=self.max_message,
             rx=self.rx,
         )
 

@@ -157,9 +157,6 @@ class CertificateRenewal(Block):
     def due(self, now):
         """True when the client certificate expires within CertificateRenewalLeadTime (profile 3:
         the only one that presents it)."""
-        from flexcharge.security.der import CertError
-        from flexcharge.security.x509 import Certificate
-
         if self.profile_in_use() != 3:
             return False
         chain = self.store.client_chain_der()
@@ -168,6 +165,9 @@ class CertificateRenewal(Block):
         lead = self.station.dm.get_int("SecurityCtrlr", "CertificateRenewalLeadTime", 0)
         if lead <= 0:
             return False
+        from flexcharge.security.der import CertError  # only where there is a certificate to read
+        from flexcharge.security.x509 import Certificate
+
         try:
             return Certificate(chain[0]).not_after - now <= lead
         except CertError:

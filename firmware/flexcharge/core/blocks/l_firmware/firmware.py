@@ -25,9 +25,6 @@ from flexcharge.core.router import Block, Reply, on
 from flexcharge.core.timefmt import parse
 from flexcharge.core.blocks.g_availability.status import UNAVAILABLE
 from flexcharge.comm.errors import CallError, CallTimeout, NotConnected
-from flexcharge.security.der import CertError
-from flexcharge.security.x509 import Certificate, pem_to_ders
-from flexcharge.security import verify
 
 DEFAULT_RETRY_INTERVAL_S = 30
 _NOTIFY_RETRY_S = 5
@@ -89,6 +86,11 @@ class Firmware(Block):
             # L01 is the secure update: unsigned firmware is not installed (TC_L_18_CS).
             return {"status": "Rejected", "statusInfo": {"reasonCode": "MissingParam",
                                                          "additionalInfo": "signingCertificate and signature"}}
+        # The X.509 reader and verifier are imported on the first update, not kept in the idle heap.
+        from flexcharge.security.der import CertError
+        from flexcharge.security.x509 import Certificate, pem_to_ders
+        from flexcharge.security import verify
+
         try:
             chain = pem_to_ders(cert_pem)
             verify.verify_chain(chain, self.anchors(), int(st.now()))
@@ -147,6 +149,10 @@ class Firmware(Block):
             up.save(job)
         if job["phase"] == "downloaded":
             digest = up.downloaded_digest()
+            from flexcharge.security.der import CertError
+            from flexcharge.security.x509 import Certificate, pem_to_ders
+            from flexcharge.security import verify
+
             try:
                 cert = Certificate(pem_to_ders(job["cert"])[0])
                 verify.verify_signature(cert, None, binascii.a2b_base64(job["signature"]), digest=digest)

@@ -15,7 +15,6 @@ import asyncio
 from flexcharge.core import timefmt
 from flexcharge.core.router import Block, on
 from flexcharge.core.station import PENDING
-from flexcharge.comm import http
 from flexcharge.comm.errors import CallError, CallTimeout, NotConnected
 
 DEFAULT_RETRIES = 1  # retries absent: one more try (N01: the number is the station's choice)
@@ -112,6 +111,8 @@ class Logs(Block):
                 self.state = "Idle"
 
     async def _upload_once(self, src, oldest, latest, n, url, fname):
+        from flexcharge.comm import http  # on the first upload: the HTTP client stays out of the idle heap
+
         # Counted again just before sending: the ring may have wrapped since the request.
         n2, size = _measure(_first(src(oldest, latest), n))
         body = _body(_first(src(oldest, latest), n2))
