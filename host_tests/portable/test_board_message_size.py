@@ -10,10 +10,16 @@ from fake_csms import FakeCsms, accept, wait_for
 from board import SimBoard
 from flexcharge.hal import MCU_MAX_MESSAGE, Board
 from flexcharge.hal.mcu import McuBoard
-from flexcharge.lifecycle.boot import App, MAX_MESSAGE, _BYTES_PER_MESSAGE
+from flexcharge.lifecycle.boot import App, MAX_MESSAGE
 from flexcharge.lifecycle.config import check, ConfigError
 
 import asyncio
+
+
+# Every BytesPerMessage<instance> the station declares.
+BYTES_PER_MESSAGE = (("DeviceDataCtrlr", "GetReport"), ("DeviceDataCtrlr", "GetVariables"),
+                     ("DeviceDataCtrlr", "SetVariables"), ("MonitoringCtrlr", "SetVariableMonitoring"),
+                     ("MonitoringCtrlr", "ClearVariableMonitoring"), ("LocalAuthListCtrlr", None))
 
 
 class QuietLog:
@@ -60,8 +66,8 @@ def test_board_sizes():
 def test_receive_buffer_and_every_bytes_per_message_follow_the_board():
     app = app_on(MCU_MAX_MESSAGE)
     assert len(app.rx.msg) == MCU_MAX_MESSAGE and app.max_message == MCU_MAX_MESSAGE
-    assert len(_BYTES_PER_MESSAGE) == 6
-    for comp, inst in _BYTES_PER_MESSAGE:
+    assert len(BYTES_PER_MESSAGE) == 6
+    for comp, inst in BYTES_PER_MESSAGE:
         assert max_limit(app, comp, inst) == MCU_MAX_MESSAGE, (comp, inst)
     # The declared defaults stay within it (B06.FR.17 and friends compare against them).
     assert app.dm.get_int("DeviceDataCtrlr", "BytesPerMessage", var_instance="SetVariables") <= MCU_MAX_MESSAGE
@@ -70,7 +76,7 @@ def test_receive_buffer_and_every_bytes_per_message_follow_the_board():
     for blk, row, vidx in app.dm.rows():
         if row[0] == "BytesPerMessage":
             seen.add((blk[0], row[1]))
-    assert seen == set(_BYTES_PER_MESSAGE), seen
+    assert seen == set(BYTES_PER_MESSAGE), seen
 
 
 def test_unix_board_keeps_64_kb():

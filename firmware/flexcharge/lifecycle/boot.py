@@ -62,10 +62,6 @@ EXIT_RESET = 3
 _BOOT_FILE = "boot.json"
 _CAUSE_REASON = {"power": "PowerUp", "watchdog": "Watchdog", "soft": "ApplicationReset", "hard": "PowerUp"}
 MAX_MESSAGE = 65536  # bytes; the most any board receives (gen_dm.py's maxLimit of BytesPerMessage)
-# Every BytesPerMessage<instance> the station declares: none may exceed the board's receive buffer.
-_BYTES_PER_MESSAGE = (("DeviceDataCtrlr", "GetReport"), ("DeviceDataCtrlr", "GetVariables"),
-                      ("DeviceDataCtrlr", "SetVariables"), ("MonitoringCtrlr", "SetVariableMonitoring"),
-                      ("MonitoringCtrlr", "ClearVariableMonitoring"), ("LocalAuthListCtrlr", None))
 
 
 async def _http_get(*args, **kw):
@@ -199,10 +195,9 @@ class App:
         # Boards cannot import the core: one without a table of its own gets the default hardware table.
         dm.add_table(getattr(board, "VARIABLES", None) or standard.HARDWARE)
         dm.add_evses(config["evses"])
-        if mm < MAX_MESSAGE:
-            for comp, inst in _BYTES_PER_MESSAGE:
-                # Reported as maxLimit, and checked for factory values and SetVariables alike.
-                dm.set_limits(comp, "BytesPerMessage", 1, mm, var_instance=inst)
+        # No BytesPerMessage<instance> may exceed the receive buffer: reported as maxLimit, and
+        # checked for factory values and SetVariables alike.
+        dm.cap_max_limit("BytesPerMessage", mm)
         dm.load()
         if dm.is_new():
             self._factory(dm, config)

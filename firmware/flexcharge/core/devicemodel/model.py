@@ -593,6 +593,17 @@ class DeviceModel:
         f = self._need(component, variable, instance, evse, connector, var_instance)
         self._limits[key(f[2], evse, connector, 0)] = (min_limit, max_limit)
 
+    def cap_max_limit(self, variable, max_limit):
+        """Lower the maxLimit of every definition named `variable` (each component and instance of
+        the station-wide controllers) to max_limit where it is higher: a bound the hardware sets
+        (e.g. BytesPerMessage and the board's receive buffer)."""
+        for blk, row, vidx in self.rows():
+            if row[0] == variable:
+                k = key(vidx, None, None, 0)
+                mn, mx = self._limits.get(k) or (row[5], row[6])
+                if mx is None or mx > max_limit:
+                    self._limits[k] = (mn, max_limit)
+
     def set_variable(self, data):
         """One SetVariableData (B05) -> (attributeStatus, attributeStatusInfo or None)."""
         comp = data["component"]
